@@ -1,0 +1,392 @@
+"""``Model``: the async I/O half of every model (CRUD classmethods, save/delete/refresh).
+
+Everything that does no I/O lives in ``matrx_orm.core.model_meta.ModelBase``;
+this class only builds statements with the pure compiler and runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
+from matrx_orm._queryset import QuerySet
+from matrx_orm.core.compat_async import MODE
+from matrx_orm.core.compiler import (
+    compile_bulk_delete,
+    compile_bulk_update,
+    compile_get_by_pk,
+    compile_insert,
+    compile_update,
+    compile_upsert,
+)
+from matrx_orm.core.exceptions import DoesNotExist, ParameterError, StaleObjectError, StateError
+from matrx_orm.core.hydrate import hydrate_rows
+from matrx_orm.core.model_meta import ModelBase, field_values_for_insert
+from matrx_orm.core.query_state import QueryState, build_where
+from matrx_orm.core.registry import register_mode_base
+from matrx_orm.core.write_prep import (
+    batch_size_for,
+    check_field_names,
+    group_rows_by_columns,
+    instance_update_values,
+    pk_values_of,
+    prepare_insert_rows,
+)
+
+__all__ = ["Model"]
+
+M = TypeVar("M", bound="Model")
+
+
+class Model(ModelBase):
+    """Base class of async models: subclass it and declare fields as class attributes."""
+
+    __matrx_mode__: ClassVar[str] = MODE
+    __matrx_root__: ClassVar[bool] = True
+
+    # -- querysets --------------------------------------------------------
+    @classmethod
+    def query(cls: type[M]) -> QuerySet[M]:
+        """Return a queryset over every row of the table."""
+        return QuerySet(cls)
+
+    @classmethod
+    def filter(cls: type[M], *args: Any, **kwargs: Any) -> QuerySet[M]:
+        """Return a queryset of the rows matching the filters."""
+        return QuerySet(cls).filter(*args, **kwargs)
+
+    @classmethod
+    def exclude(cls: type[M], *args: Any, **kwargs: Any) -> QuerySet[M]:
+        """Return a queryset of the rows not matching the filters."""
+        return QuerySet(cls).exclude(*args, **kwargs)
+
+    @classmethod
+    def order_by(cls: type[M], *names: str) -> QuerySet[M]:
+        """Return a queryset of every row, ordered."""
+        return QuerySet(cls).order_by(*names)
+
+    @classmethod
+    async def all(cls: type[M]) -> list[M]:
+        """Return every row of the table."""
+        return await QuerySet(cls).all()
+
+    # -- reading ----------------------------------------------------------
+    @classmethod
+    async def get(cls: type[M], *args: Any, use_cache: bool = True, **kwargs: Any) -> M:
+        """Return the one row matching the filters; raise DoesNotExist when there is none."""
+        obj = await cls.get_or_none(*args, use_cache=use_cache, **kwargs)
+        if obj is None:
+            meta = cls._meta
+            raise DoesNotExist(
+                f"No {meta.name} matches the given filters",
+                model=meta.name,
+                operation=f"{meta.name}.get()",
+                filters=kwargs,
+            )
+        return obj
+
+    @classmethod
+    async def get_or_none(cls: type[M], *args: Any, use_cache: bool = True, **kwargs: Any) -> M | None:
+        """Return the one row matching the filters, or None."""
+        meta = cls._meta
+        pk_names = meta.pk_names
+        if not args and len(kwargs) == len(pk_names) and pk_names and all(n in kwargs for n in pk_names):
+            # Fast path: lookup by primary key with precompiled SQL.
+            params = [meta.fields[n].get_db_prep_value(kwargs[n]) for n in pk_names]
+            row = await fetch_one(
+                meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=f"{meta.name}.get()",
+                filters=kwargs,
+            )
+            if row is None:
+                return None
+            return hydrate_rows(cls, meta.field_names, (row,))[0]
+        rows = await QuerySet(cls).filter(*args, **kwargs).limit(2).all()
+        if len(rows) > 1:
+            from matrx_orm.core.exceptions import MultipleObjectsReturned
+
+            raise MultipleObjectsReturned(
+                f"More than one {meta.name} matches the given filters",
+                model=meta.name,
+                operation=f"{meta.name}.get()",
+                filters=kwargs,
+            )
+        return rows[0] if rows else None
+
+    @classmethod
+    async def count(cls, *args: Any, **filters: Any) -> int:
+        """Return the number of rows matching the filters (all rows without filters)."""
+        return await QuerySet(cls).filter(*args, **filters).count()
+
+    @classmethod
+    async def exists(cls, *args: Any, **filters: Any) -> bool:
+        """Return True when a row matches the filters."""
+        return await QuerySet(cls).filter(*args, **filters).exists()
+
+    # -- creating ---------------------------------------------------------
+    @classmethod
+    async def create(cls: type[M], **kwargs: Any) -> M:
+        """Insert one row and return it as read back from the database (defaults included)."""
+        meta = cls._meta
+        values = field_values_for_insert(meta, kwargs)
+        names = tuple(values)
+        query = compile_insert(meta, names, 1)
+        row = await fetch_one(
+            meta.database, query, list(values.values()), model=meta.name, operation=f"{meta.name}.create()"
+        )
+        assert row is not None
+        return hydrate_rows(cls, meta.field_names, (row,))[0]
+
+    @classmethod
+    async def bulk_create(
+        cls: type[M],
+        objects: Sequence[dict[str, Any] | M],
+        *,
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+    ) -> list[M]:
+        """Insert many rows atomically, one statement per batch; return the inserted rows.
+
+        With ``ignore_conflicts=True`` rows that violate a unique constraint are
+        skipped and only the inserted rows are returned.
+        """
+        meta = cls._meta
+        if not objects:
+            return []
+        rows = prepare_insert_rows(meta, objects)
+        statements: list[tuple[str, list[Any]]] = []
+        for names, indexes in group_rows_by_columns(rows):
+            size = batch_size_for(len(names), batch_size)
+            for start in range(0, len(indexes), size):
+                chunk = indexes[start : start + size]
+                params = [value for i in chunk for value in rows[i].values()]
+                statements.append((compile_insert(meta, names, len(chunk), ignore_conflicts=ignore_conflicts), params))
+        results = await cls._run_fetch(statements, f"{meta.name}.bulk_create()")
+        return hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+
+    @classmethod
+    async def _run_fetch(cls, statements: list[tuple[str, list[Any]]], operation: str) -> list[list[tuple[Any, ...]]]:
+        meta = cls._meta
+        if len(statements) == 1:
+            # One statement is atomic on its own: no BEGIN/COMMIT round trips.
+            query, params = statements[0]
+            return [await fetch_all(meta.database, query, params, model=meta.name, operation=operation)]
+        return await run_statements(meta.database, statements, model=meta.name, operation=operation, fetch=True)  # type: ignore[return-value]
+
+    @classmethod
+    async def upsert(
+        cls: type[M],
+        data: dict[str, Any],
+        conflict_fields: Sequence[str],
+        update_fields: Sequence[str] | None = None,
+    ) -> M:
+        """Insert a row, or update the existing one on conflict; return the row."""
+        rows = await cls.bulk_upsert([data], conflict_fields, update_fields)
+        return rows[0]
+
+    @classmethod
+    async def bulk_upsert(
+        cls: type[M],
+        objects_data: Sequence[dict[str, Any]],
+        conflict_fields: Sequence[str],
+        update_fields: Sequence[str] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> list[M]:
+        """Upsert many rows atomically (``INSERT ... ON CONFLICT DO UPDATE``); return them."""
+        meta = cls._meta
+        if not objects_data:
+            return []
+        if not conflict_fields:
+            raise ParameterError(f"{meta.name}.upsert() needs conflict_fields", model=meta.name)
+        conflict = check_field_names(meta, conflict_fields, "upsert(conflict_fields=)")
+        rows = prepare_insert_rows(meta, objects_data)
+        statements: list[tuple[str, list[Any]]] = []
+        for names, indexes in group_rows_by_columns(rows):
+            missing = [c for c in conflict if c not in names]
+            if missing:
+                raise ParameterError(
+                    f"{meta.name}.upsert(): every row needs the conflict fields; missing {missing}",
+                    model=meta.name,
+                )
+            if update_fields is None:
+                updates = tuple(n for n in names if n not in conflict and n not in meta.pk_names)
+            else:
+                updates = check_field_names(meta, update_fields, "upsert(update_fields=)")
+                absent = [u for u in updates if u not in names]
+                if absent:
+                    raise ParameterError(
+                        f"{meta.name}.upsert(): update_fields {absent} are not in the data", model=meta.name
+                    )
+            size = batch_size_for(len(names), batch_size)
+            for start in range(0, len(indexes), size):
+                chunk = indexes[start : start + size]
+                _reject_duplicate_conflicts(meta.name, [rows[i] for i in chunk], conflict)
+                params = [value for i in chunk for value in rows[i].values()]
+                statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
+        results = await cls._run_fetch(statements, f"{meta.name}.upsert()")
+        return hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+
+    # -- bulk writes ------------------------------------------------------
+    @classmethod
+    async def bulk_update(cls: type[M], objects: Sequence[M], fields: Sequence[str], *, batch_size: int | None = None) -> int:
+        """Write ``fields`` of each instance to its row in one statement per batch; return rows updated."""
+        meta = cls._meta
+        if not objects:
+            return 0
+        meta.require_pk("bulk_update()")
+        names = check_field_names(meta, fields, "bulk_update(fields=)")
+        if not names:
+            raise ParameterError(f"{meta.name}.bulk_update() needs at least one field", model=meta.name)
+        rows: list[list[Any]] = []
+        for obj in objects:
+            if not isinstance(obj, ModelBase) or obj._meta.key != meta.key:
+                raise ParameterError(f"{meta.name}.bulk_update() takes {meta.name} instances, got {obj!r}", model=meta.name)
+            pk_values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in meta.pk_names]
+            values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in names]
+            rows.append(pk_values + values)
+        size = batch_size_for(len(names) + len(meta.pk_names), batch_size)
+        statements = []
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
+        if len(statements) == 1:
+            return await execute(
+                meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
+            )
+        counts = await run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
+        return sum(counts)  # type: ignore[arg-type]
+
+    @classmethod
+    async def bulk_delete(cls, objects: Sequence[Any]) -> int:
+        """Delete rows by instance or primary key in one statement; return rows deleted."""
+        meta = cls._meta
+        if not objects:
+            return 0
+        keys = pk_values_of(meta, objects, "bulk_delete()")
+        if len(meta.pk_fields) == 1:
+            query = compile_bulk_delete(meta, len(keys))
+            params: list[Any] = [keys]
+        else:
+            query = compile_bulk_delete(meta, len(keys))
+            params = [v for key in keys for v in key]
+        return await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
+
+    @classmethod
+    async def update_where(cls, filters: dict[str, Any], **updates: Any) -> dict[str, Any]:
+        """Update the rows matching ``filters`` without fetching them first.
+
+        Return ``{"rows_affected": n, "updated_rows": [row dicts]}``.
+        """
+        meta = cls._meta
+        if not isinstance(filters, dict):
+            raise ParameterError(f"{meta.name}.update_where() takes a dict of filters first", model=meta.name)
+        qs = QuerySet(cls).filter(**filters)
+        updated = await qs.update_returning(**updates)
+        return {"rows_affected": len(updated), "updated_rows": [obj.to_dict() for obj in updated]}
+
+    @classmethod
+    async def delete_where(cls, *args: Any, **filters: Any) -> int:
+        """Delete the rows matching the filters; return the row count."""
+        meta = cls._meta
+        if not args and not filters:
+            raise ParameterError(
+                f"{meta.name}.delete_where() needs filters; use {meta.name}.query().delete() to empty the table",
+                model=meta.name,
+            )
+        return await QuerySet(cls).filter(*args, **filters).delete()
+
+    # -- instances --------------------------------------------------------
+    async def save(self, *, update_fields: Sequence[str] | None = None) -> Any:
+        """Insert the instance (first save) or write its fields to its row."""
+        meta = self._meta
+        if not self._persisted:
+            data = {n: v for n, v in self.__dict__.items() if n in meta.fields}
+            for field in meta.db_generated_fields:
+                if data.get(field.name) is None:
+                    data.pop(field.name, None)
+            for field in meta.fields.values():
+                if data.get(field.name) is None and field.db_default is not None:
+                    data.pop(field.name, None)
+            values = field_values_for_insert(meta, data)
+            row = await fetch_one(
+                meta.database, compile_insert(meta, tuple(values), 1), list(values.values()),
+                model=meta.name, operation=f"{meta.name}.save()",
+            )
+            assert row is not None
+            self.__dict__.update(hydrate_rows(type(self), meta.field_names, (row,))[0].__dict__)
+            self._persisted = True
+            return self
+        values = instance_update_values(self, list(update_fields) if update_fields is not None else None)
+        where = self.pk_filter()
+        version = meta.version_field
+        if version is not None:
+            current = self.__dict__.get(version.name) or 0
+            where[version.name] = current
+            values[version.name] = current + 1
+        if not values:
+            return self
+        state = QueryState(meta).add_where(build_where(meta, (), where))
+        query, params = compile_update(state, values)
+        count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
+        if count == 0:
+            if version is not None:
+                raise StaleObjectError(
+                    f"{meta.name} {self.pk!r} was changed by someone else (version {where[version.name]} is stale)",
+                    model=meta.name,
+                    operation=f"{meta.name}.save()",
+                    filters=where,
+                )
+            raise DoesNotExist(
+                f"{meta.name} {self.pk!r} no longer exists", model=meta.name, operation=f"{meta.name}.save()",
+                filters=where,
+            )
+        if version is not None:
+            self.__dict__[version.name] = values[version.name]
+        return self
+
+    async def delete(self) -> int:
+        """Delete the instance's row; return 1 (or 0 when it was already gone)."""
+        meta = self._meta
+        if not self._persisted:
+            raise StateError(f"{meta.name} instance was never saved", model=meta.name, operation=f"{meta.name}.delete()")
+        count = await QuerySet(type(self)).filter(**self.pk_filter()).delete()
+        self._persisted = False
+        return count
+
+    async def refresh(self) -> Any:
+        """Reload every field from the database."""
+        meta = self._meta
+        fresh = await type(self).get_or_none(use_cache=False, **self.pk_filter())
+        if fresh is None:
+            raise DoesNotExist(
+                f"{meta.name} {self.pk!r} no longer exists", model=meta.name, operation=f"{meta.name}.refresh()",
+                filters=self.pk_filter(),
+            )
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    async def update(self, **values: Any) -> Any:
+        """Set ``values`` on the instance and write just those fields."""
+        meta = self._meta
+        for name, value in values.items():
+            field = meta.field(name)
+            self.__dict__[field.name] = field.clean(value)
+        await self.save(update_fields=list(values))
+        return self
+
+
+def _reject_duplicate_conflicts(model: str, rows: list[dict[str, Any]], conflict: tuple[str, ...]) -> None:
+    seen: set[Any] = set()
+    for row in rows:
+        key = tuple(repr(row[c]) for c in conflict)
+        if key in seen:
+            raise ParameterError(
+                f"{model}.bulk_upsert(): two rows share the conflict key {dict(zip(conflict, key))}; "
+                "PostgreSQL cannot update one row twice in a statement",
+                model=model,
+            )
+        seen.add(key)
+
+
+register_mode_base(MODE, Model)

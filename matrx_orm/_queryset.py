@@ -1,0 +1,276 @@
+"""Lazy, immutable querysets: every chaining call returns a new one.
+
+Nothing is sent until a terminal method (``all``, ``get``, ``first``, ``count``,
+``exists``, ``values``, ``values_list``, ``update``, ``delete``) is awaited or the
+queryset is iterated. Filters are validated when they are added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from matrx_orm._executor import execute, fetch_all
+from matrx_orm.core.compiler import (
+    compile_count,
+    compile_delete,
+    compile_exists,
+    compile_select,
+    compile_update,
+)
+from matrx_orm.core.exceptions import DoesNotExist, MultipleObjectsReturned, ParameterError
+from matrx_orm.core.hydrate import convert_values, hydrate_rows
+from matrx_orm.core.query_state import QueryState, build_where, parse_order
+from matrx_orm.core.write_prep import prepare_update_values
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["QuerySet"]
+
+M = TypeVar("M")
+
+
+def _non_negative_int(model: str, method: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError(f"{model}.{method}() expects a non-negative integer, got {value!r}", model=model)
+    return value
+
+
+class QuerySet(Generic[M]):
+    """A lazy query over one model's table."""
+
+    __slots__ = ("model", "_state")
+
+    def __init__(self, model: type[M], state: QueryState | None = None) -> None:
+        self.model = model
+        self._state = state if state is not None else QueryState(model._meta)  # type: ignore[attr-defined]
+
+    # -- building ---------------------------------------------------------
+    def _with(self, state: QueryState) -> Self:
+        return type(self)(self.model, state)
+
+    @property
+    def state(self) -> QueryState:
+        """Return the immutable query state (for compilers and tools)."""
+        return self._state
+
+    def filter(self, *args: Any, **kwargs: Any) -> Self:
+        """Return a queryset narrowed by ``Q`` objects and ``field__lookup=value`` filters."""
+        return self._with(self._state.add_where(build_where(self._state.meta, args, kwargs)))
+
+    def exclude(self, *args: Any, **kwargs: Any) -> Self:
+        """Return a queryset without the rows matching the filters."""
+        return self._with(self._state.add_where(build_where(self._state.meta, args, kwargs, negated=True)))
+
+    def order_by(self, *names: str) -> Self:
+        """Return a queryset ordered by ``names`` (``"-name"`` for descending)."""
+        return self._with(self._state.clone(order_by=parse_order(self._state.meta, names)))
+
+    def limit(self, n: int) -> Self:
+        """Return a queryset of at most ``n`` rows."""
+        return self._with(self._state.clone(limit=_non_negative_int(self._state.meta.name, "limit", n)))
+
+    def offset(self, n: int) -> Self:
+        """Return a queryset skipping the first ``n`` rows."""
+        return self._with(self._state.clone(offset=_non_negative_int(self._state.meta.name, "offset", n)))
+
+    def select(self, *fields: str) -> Self:
+        """Return a queryset loading only ``fields`` (the primary key is always loaded)."""
+        meta = self._state.meta
+        names = [meta.field(f).name for f in fields]
+        for pk in meta.pk_names:
+            if pk not in names:
+                names.insert(0, pk)
+        return self._with(self._state.clone(fields=tuple(names)))
+
+    only = select
+
+    def distinct(self) -> Self:
+        """Return a queryset with duplicate rows removed."""
+        return self._with(self._state.clone(distinct=True))
+
+    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False, of: tuple[str, ...] = ()) -> Self:
+        """Return a queryset that locks its rows (``FOR UPDATE``); use inside ``transaction()``."""
+        if nowait and skip_locked:
+            raise ParameterError("select_for_update(): nowait and skip_locked are exclusive", model=self._state.meta.name)
+        return self._with(self._state.clone(for_update=(nowait, skip_locked, tuple(of))))
+
+    def __getitem__(self, item: slice) -> Self:
+        meta = self._state.meta
+        if not isinstance(item, slice):
+            raise ParameterError(
+                f"{meta.name} querysets are sliced with [start:stop]; use .offset(n).first() for one row",
+                model=meta.name,
+            )
+        if item.step not in (None, 1):
+            raise ParameterError(f"{meta.name}: slice steps are not supported", model=meta.name)
+        start = _non_negative_int(meta.name, "slice", item.start or 0)
+        state = self._state
+        base_offset = state.offset or 0
+        base_limit = state.limit
+        new_offset = base_offset + start
+        if item.stop is not None:
+            stop = _non_negative_int(meta.name, "slice", item.stop)
+            new_limit: int | None = max(stop - start, 0)
+            if base_limit is not None:
+                new_limit = min(new_limit, max(base_limit - start, 0))
+        else:
+            new_limit = None if base_limit is None else max(base_limit - start, 0)
+        return self._with(state.clone(offset=new_offset or None, limit=new_limit))
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """Return the ``(sql, params)`` this queryset would run, without running it."""
+        return compile_select(self._state)
+
+    def __repr__(self) -> str:
+        text, params = self.sql()
+        return f"<QuerySet {self._state.meta.name}: {text} {params!r}>"
+
+    # -- reading ----------------------------------------------------------
+    async def all(self) -> list[M]:
+        """Return every matching row as a model instance."""
+        state = self._state
+        meta = state.meta
+        query, params = compile_select(state)
+        rows = await fetch_all(
+            meta.database, query, params, model=meta.name, operation="QuerySet.all()", filters=state.filters_repr
+        )
+        names = meta.field_names if state.fields is None else state.fields
+        return hydrate_rows(self.model, names, rows)
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[M]:
+        for obj in await self.all():
+            yield obj
+
+    async def get(self, *args: Any, **kwargs: Any) -> M:
+        """Return the single matching row; raise DoesNotExist or MultipleObjectsReturned."""
+        qs = self.filter(*args, **kwargs) if (args or kwargs) else self
+        state = qs._state
+        rows = await qs._with(state.clone(limit=2)).all()
+        if not rows:
+            raise DoesNotExist(
+                f"No {state.meta.name} matches the given filters",
+                model=state.meta.name,
+                operation="QuerySet.get()",
+                filters=kwargs or state.filters_repr(),
+            )
+        if len(rows) > 1:
+            raise MultipleObjectsReturned(
+                f"More than one {state.meta.name} matches the given filters",
+                model=state.meta.name,
+                operation="QuerySet.get()",
+                filters=kwargs or state.filters_repr(),
+            )
+        return rows[0]
+
+    async def first(self) -> M | None:
+        """Return the first row (by primary key unless ordered), or None."""
+        state = self._state
+        if not state.order_by and state.meta.pk_names:
+            state = state.clone(order_by=tuple((n, False) for n in state.meta.pk_names))
+        rows = await self._with(state.clone(limit=1)).all()
+        return rows[0] if rows else None
+
+    async def last(self) -> M | None:
+        """Return the last row (by primary key unless ordered), or None."""
+        state = self._state
+        order = state.order_by or tuple((n, False) for n in state.meta.pk_names)
+        reversed_order = tuple((n, not desc) for n, desc in order)
+        rows = await self._with(state.clone(order_by=reversed_order, limit=1, offset=None)).all()
+        return rows[0] if rows else None
+
+    async def count(self) -> int:
+        """Return the number of matching rows."""
+        state = self._state
+        query, params = compile_count(state)
+        rows = await fetch_all(
+            state.meta.database, query, params, model=state.meta.name, operation="QuerySet.count()",
+            filters=state.filters_repr,
+        )
+        return int(rows[0][0])
+
+    async def exists(self) -> bool:
+        """Return True when at least one row matches."""
+        state = self._state
+        query, params = compile_exists(state)
+        rows = await fetch_all(
+            state.meta.database, query, params, model=state.meta.name, operation="QuerySet.exists()",
+            filters=state.filters_repr,
+        )
+        return bool(rows[0][0])
+
+    async def values(self, *fields: str) -> list[dict[str, Any]]:
+        """Return the matching rows as dicts of ``fields`` (all fields by default)."""
+        state = self._state
+        meta = state.meta
+        names = tuple(meta.field(f).name for f in fields) if fields else (state.fields or meta.field_names)
+        query, params = compile_select(state.clone(fields=names))
+        rows = await fetch_all(
+            meta.database, query, params, model=meta.name, operation="QuerySet.values()", filters=state.filters_repr
+        )
+        if any(meta.fields[n].needs_conversion for n in names):
+            return [convert_values(meta, names, row) for row in rows]
+        return [dict(zip(names, row)) for row in rows]
+
+    async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
+        """Return the matching rows as tuples (or bare values with ``flat=True`` and one field)."""
+        state = self._state
+        meta = state.meta
+        if flat and len(fields) != 1:
+            raise ParameterError(f"{meta.name}.values_list(flat=True) needs exactly one field", model=meta.name)
+        names = tuple(meta.field(f).name for f in fields) if fields else meta.field_names
+        query, params = compile_select(state.clone(fields=names))
+        rows = await fetch_all(
+            meta.database, query, params, model=meta.name, operation="QuerySet.values_list()",
+            filters=state.filters_repr,
+        )
+        if any(meta.fields[n].needs_conversion for n in names):
+            rows = [tuple(convert_values(meta, names, row).values()) for row in rows]
+        if flat:
+            return [row[0] for row in rows]
+        return [tuple(row) for row in rows]
+
+    # -- writing ----------------------------------------------------------
+    async def update(self, **values: Any) -> int:
+        """Update every matching row in one statement; return the row count."""
+        state = self._state
+        meta = state.meta
+        prepared = prepare_update_values(meta, values)
+        query, params = compile_update(state, prepared)
+        return await execute(
+            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+        )
+
+    async def update_returning(self, **values: Any) -> list[M]:
+        """Update every matching row and return the updated rows as instances."""
+        state = self._state
+        meta = state.meta
+        prepared = prepare_update_values(meta, values)
+        query, params = compile_update(state, prepared, returning=True)
+        rows = await fetch_all(
+            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+        )
+        return hydrate_rows(self.model, meta.field_names, rows)
+
+    async def delete(self) -> int:
+        """Delete every matching row in one statement; return the row count."""
+        state = self._state
+        meta = state.meta
+        query, params = compile_delete(state)
+        return await execute(
+            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+        )
+
+    async def delete_returning(self) -> list[M]:
+        """Delete every matching row and return the deleted rows as instances."""
+        state = self._state
+        meta = state.meta
+        query, params = compile_delete(state, returning=True)
+        rows = await fetch_all(
+            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+        )
+        return hydrate_rows(self.model, meta.field_names, rows)

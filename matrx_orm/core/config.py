@@ -1,0 +1,211 @@
+"""Database configuration: ``DatabaseProjectConfig`` and the registry of databases.
+
+Secrets never leave this module in clear text: ``repr`` and ``masked_dsn`` hide
+the password, and errors built from a config only ever see the masked form.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from urllib.parse import unquote, urlparse, parse_qsl
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from matrx_orm.core.exceptions import ConfigurationError
+
+__all__ = [
+    "DatabaseProjectConfig",
+    "register_database",
+    "register_database_url",
+    "unregister_database",
+    "get_database_config",
+    "resolve_database_name",
+    "registered_databases",
+    "config_from_url",
+]
+
+
+@dataclass
+class DatabaseProjectConfig:
+    """How to reach one PostgreSQL database, and how to pool connections to it.
+
+    ``name`` is what models put in ``_database``. ``prepare_threshold=None``
+    disables server-side prepared statements (needed behind PgBouncer in
+    transaction mode). ``statement_timeout`` is in milliseconds.
+    """
+
+    name: str
+    host: str = "localhost"
+    port: str | int = "5432"
+    database_name: str = "postgres"
+    user: str = "postgres"
+    password: str = field(default="", repr=False)
+    alias: str = ""
+    min_pool_size: int = 1
+    max_pool_size: int = 10
+    pool_timeout: float = 30.0
+    max_idle: float = 600.0
+    max_lifetime: float = 3600.0
+    connect_timeout: int = 10
+    prepare_threshold: int | None = 5
+    statement_timeout: int | None = None
+    sslmode: str | None = None
+    application_name: str = "matrx-orm"
+    check_connections: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigurationError("DatabaseProjectConfig needs a name")
+        if self.min_pool_size < 0 or self.max_pool_size < max(1, self.min_pool_size):
+            raise ConfigurationError(
+                f"database {self.name!r}: pool sizes must satisfy 0 <= min_pool_size <= max_pool_size, max >= 1 "
+                f"(got {self.min_pool_size}, {self.max_pool_size})"
+            )
+
+    def conninfo(self) -> str:
+        """Return the libpq connection string (with the password: never log it)."""
+        params: dict[str, Any] = {
+            "host": self.host,
+            "port": str(self.port),
+            "dbname": self.database_name,
+            "user": self.user,
+            "connect_timeout": self.connect_timeout,
+            "application_name": self.application_name,
+        }
+        if self.password:
+            params["password"] = self.password
+        if self.sslmode:
+            params["sslmode"] = self.sslmode
+        if self.statement_timeout is not None:
+            params["options"] = f"-c statement_timeout={int(self.statement_timeout)}"
+        params.update(self.options)
+        return make_conninfo("", **params)
+
+    def masked_dsn(self) -> str:
+        """Return a ``postgresql://`` URL describing the target, password masked."""
+        auth = self.user + (":***" if self.password else "")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.database_name}"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name == 'password' and self.password else repr(getattr(self, f.name))}"
+            for f in fields(self)
+            if f.name in ("name", "host", "port", "database_name", "user", "password", "alias", "max_pool_size")
+        )
+        return f"DatabaseProjectConfig({shown})"
+
+    __str__ = __repr__
+
+
+_configs: dict[str, DatabaseProjectConfig] = {}
+_aliases: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def register_database(config: DatabaseProjectConfig) -> DatabaseProjectConfig:
+    """Register (or replace) a database under ``config.name`` (and its alias)."""
+    if not isinstance(config, DatabaseProjectConfig):
+        raise ConfigurationError(f"register_database() takes a DatabaseProjectConfig, got {type(config).__name__}")
+    with _lock:
+        _configs[config.name] = config
+        if config.alias:
+            _aliases[config.alias] = config.name
+    return config
+
+
+def config_from_url(name: str, url: str, **overrides: Any) -> DatabaseProjectConfig:
+    """Build a config from a ``postgresql://`` URL or a libpq ``key=value`` string."""
+    if "://" in url:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("postgres", "postgresql"):
+            raise ConfigurationError(f"database {name!r}: unsupported URL scheme {parsed.scheme!r}")
+        query = dict(parse_qsl(parsed.query))
+        values: dict[str, Any] = {
+            "host": unquote(parsed.hostname or "") or query.pop("host", "localhost"),
+            "port": str(parsed.port or query.pop("port", 5432)),
+            "database_name": unquote(parsed.path.lstrip("/")) or "postgres",
+            "user": unquote(parsed.username or "") or "postgres",
+            "password": unquote(parsed.password or ""),
+        }
+        if "sslmode" in query:
+            values["sslmode"] = query.pop("sslmode")
+        if query:
+            values["options"] = query
+    else:
+        try:
+            info = conninfo_to_dict(url)
+        except Exception as exc:
+            raise ConfigurationError(f"database {name!r}: cannot parse the connection string") from exc
+        values = {
+            "host": str(info.pop("host", "localhost")),
+            "port": str(info.pop("port", "5432")),
+            "database_name": str(info.pop("dbname", "postgres")),
+            "user": str(info.pop("user", "postgres")),
+            "password": str(info.pop("password", "")),
+        }
+        if info:
+            values["options"] = {k: v for k, v in info.items() if v is not None}
+    values.update(overrides)
+    return DatabaseProjectConfig(name=name, **values)
+
+
+def register_database_url(name: str, url: str, **overrides: Any) -> DatabaseProjectConfig:
+    """Register a database from a URL/DSN (``postgresql://user:pw@host:5432/db``)."""
+    return register_database(config_from_url(name, url, **overrides))
+
+
+def unregister_database(name: str) -> None:
+    """Forget a registered database (its pools are not closed by this call)."""
+    with _lock:
+        _configs.pop(name, None)
+        for alias, target in list(_aliases.items()):
+            if target == name:
+                del _aliases[alias]
+
+
+def registered_databases() -> list[str]:
+    """Return the names of the registered databases."""
+    return list(_configs)
+
+
+def resolve_database_name(name: str | None) -> str:
+    """Return the registered name for ``name`` (an alias or None = the only one)."""
+    if name is None:
+        if len(_configs) == 1:
+            return next(iter(_configs))
+        if "default" in _configs:
+            return "default"
+        url = os.environ.get("DATABASE_URL")
+        if not _configs and url:
+            return register_database_url("default", url).name
+        if not _configs:
+            raise ConfigurationError(
+                "no database is registered: call register_database(DatabaseProjectConfig(...)) "
+                "or set DATABASE_URL"
+            )
+        raise ConfigurationError(
+            f"several databases are registered ({', '.join(sorted(_configs))}); "
+            "set _database on the model or pass database="
+        )
+    if name in _configs:
+        return name
+    if name in _aliases:
+        return _aliases[name]
+    raise ConfigurationError(
+        f"database {name!r} is not registered (registered: {', '.join(sorted(_configs)) or 'none'})",
+        database=name,
+    )
+
+
+def get_database_config(name: str | None = None) -> DatabaseProjectConfig:
+    """Return the config registered under ``name`` (or its alias)."""
+    return _configs[resolve_database_name(name)]
+
+
+def with_overrides(config: DatabaseProjectConfig, **changes: Any) -> DatabaseProjectConfig:
+    """Return a copy of ``config`` with ``changes`` applied."""
+    return replace(config, **changes)

@@ -1,0 +1,302 @@
+"""Model metadata and the pure half of every model instance.
+
+``ModelMeta`` holds what is true of a table whatever the mode: fields, keys,
+names, relation configuration, cache policy. ``ModelBase`` holds instance
+behaviour that does no I/O (construction, ``repr``, ``to_dict``, equality).
+The async ``Model`` and its generated sync twin add the I/O on top.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from matrx_orm.core.exceptions import ConfigurationError, FieldError
+from matrx_orm.core.fields import (
+    NOT_PROVIDED,
+    AutoField,
+    DateTimeField,
+    Field,
+    ForeignKey,
+    ManyToManyField,
+    VersionField,
+)
+from matrx_orm.core.naming import qualified_name, quote_ident, snake_case
+from matrx_orm.core.registry import register_meta, twin
+
+__all__ = ["ModelMeta", "ModelMetaclass", "ModelBase"]
+
+_RESERVED = {"pk", "_meta", "_persisted"}
+
+
+class ModelMeta:
+    """Everything the ORM knows about one model's table, shared by both modes."""
+
+    def __init__(self, name: str, module: str, options: dict[str, Any], fields: dict[str, Field], abstract: bool) -> None:
+        self.name = name
+        self.module = module
+        self.abstract = abstract
+        self.table_name: str = options.get("_table_name") or snake_case(name)
+        self.db_schema: str | None = options.get("_db_schema")
+        self.database: str | None = options.get("_database")
+        self.unfetchable: bool = bool(options.get("_unfetchable", False))
+        self.cache_policy: Any = options.get("_cache_policy")
+        self.cache_timeout: int | None = options.get("_cache_timeout")
+        self.cache_max_entries: int | None = options.get("_cache_max_entries")
+        self.inverse_fk_config: dict[str, dict[str, Any]] = dict(options.get("_inverse_foreign_keys") or {})
+        self.m2m_config: dict[str, dict[str, Any]] = dict(options.get("_many_to_many") or {})
+        self.indexes: list[Any] = list(options.get("_indexes") or [])
+        self.unique_together: list[tuple[str, ...]] = [tuple(u) for u in options.get("_unique_together") or []]
+        self.classes: dict[str, type] = {}
+
+        self.fields: dict[str, Field] = {}
+        self.m2m_fields: dict[str, ManyToManyField] = {}
+        for field_name, field in fields.items():
+            if field_name in _RESERVED:
+                raise ConfigurationError(f"{name}.{field_name}: {field_name!r} is a reserved name", model=name)
+            field.bind(field_name, self)
+            if isinstance(field, ManyToManyField):
+                self.m2m_fields[field_name] = field
+            else:
+                self.fields[field_name] = field
+
+        pk_names = list(options.get("_primary_keys") or [])
+        if pk_names:
+            for pk in pk_names:
+                if pk not in self.fields:
+                    raise ConfigurationError(f"{name}._primary_keys names {pk!r}, which is not a field", model=name)
+                self.fields[pk].primary_key = True
+                self.fields[pk].null = False
+        else:
+            pk_names = [n for n, f in self.fields.items() if f.primary_key]
+        self.pk_names: tuple[str, ...] = tuple(pk_names)
+        self.pk_fields: tuple[Field, ...] = tuple(self.fields[n] for n in pk_names)
+        self.fk_fields: dict[str, ForeignKey] = {n: f for n, f in self.fields.items() if isinstance(f, ForeignKey)}
+        self.version_field: VersionField | None = next(
+            (f for f in self.fields.values() if isinstance(f, VersionField)), None
+        )
+        self.auto_now_fields = tuple(f for f in self.fields.values() if isinstance(f, DateTimeField) and f.auto_now)
+        self.auto_now_add_fields = tuple(
+            f for f in self.fields.values() if isinstance(f, DateTimeField) and (f.auto_now_add or f.auto_now)
+        )
+        self.db_generated_fields = tuple(f for f in self.fields.values() if isinstance(f, AutoField))
+
+        columns = [f.column for f in self.fields.values()]
+        self.columns: tuple[str, ...] = tuple(columns)
+        self.field_names: tuple[str, ...] = tuple(self.fields)
+        self.column_to_field: dict[str, Field] = {f.column: f for f in self.fields.values()}
+        self.quoted_table: str = qualified_name(self.db_schema, self.table_name)
+        self.quoted_columns: dict[str, str] = {n: quote_ident(f.column) for n, f in self.fields.items()}
+        self.select_list: str = ", ".join(self.quoted_columns.values())
+        self._convert_cache: tuple[tuple[int, Field], ...] | None = None
+
+    # -- identity ---------------------------------------------------------
+    @property
+    def key(self) -> tuple[str | None, str | None, str]:
+        """Return ``(database, schema, table)``: what two twins of a table share."""
+        return (self.database, self.db_schema, self.table_name)
+
+    @property
+    def label(self) -> str:
+        """Return ``schema.table`` for messages."""
+        return f"{self.db_schema}.{self.table_name}" if self.db_schema else self.table_name
+
+    def field(self, name: str) -> Field:
+        """Return the field called ``name`` or raise FieldError naming the model."""
+        try:
+            return self.fields[name]
+        except KeyError:
+            pass
+        if name == "pk" and len(self.pk_fields) == 1:
+            return self.pk_fields[0]
+        for field in self.fields.values():
+            if field.column == name:
+                return field
+        raise FieldError(
+            f"{self.name} has no field {name!r}; fields are: {', '.join(self.fields)}",
+            model=self.name,
+            field=name,
+        )
+
+    def require_pk(self, operation: str) -> tuple[Field, ...]:
+        """Return the primary-key fields, or raise when the model has none."""
+        if not self.pk_fields:
+            raise ConfigurationError(f"{self.name} has no primary key; {operation} needs one", model=self.name)
+        return self.pk_fields
+
+    def converting_fields(self) -> tuple[tuple[int, Field], ...]:
+        """Return (index, field) for fields whose database values need conversion."""
+        if self._convert_cache is None:
+            self._convert_cache = tuple(
+                (i, f) for i, f in enumerate(self.fields.values()) if f.needs_conversion
+            )
+        return self._convert_cache
+
+    def __repr__(self) -> str:
+        return f"<ModelMeta {self.name} table={self.label}>"
+
+
+class ModelMetaclass(type):
+    """Build ``ModelMeta`` for each model class (or attach the shared one to a twin)."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+        shared: ModelMeta | None = namespace.pop("__matrx_meta__", None)
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if namespace.get("__matrx_root__") or name == "ModelBase" and not bases:
+            return cls
+        if shared is not None:
+            cls._meta = shared  # type: ignore[attr-defined]
+            shared.classes[cls.__matrx_mode__] = cls  # type: ignore[attr-defined]
+            return cls
+
+        fields: dict[str, Field] = {}
+        for base in reversed(cls.__mro__[1:]):
+            base_meta = base.__dict__.get("_meta")
+            if base_meta is not None:
+                for field_name, field in {**base_meta.fields, **base_meta.m2m_fields}.items():
+                    fields[field_name] = copy.deepcopy(field)
+        own = sorted(
+            ((k, v) for k, v in namespace.items() if isinstance(v, Field)),
+            key=lambda item: item[1]._order,
+        )
+        for field_name, field in own:
+            fields[field_name] = field
+        for field_name, field in fields.items():
+            if field_name not in namespace:
+                setattr(cls, field_name, field)
+
+        abstract = bool(namespace.get("_abstract", False))
+        options = {
+            "_table_name": namespace.get("_table_name"),
+            "_primary_keys": namespace.get("_primary_keys", getattr(cls, "_primary_keys", None)),
+            "_db_schema": getattr(cls, "_db_schema", None),
+            "_database": getattr(cls, "_database", None),
+            "_unfetchable": namespace.get("_unfetchable", False),
+            "_cache_policy": getattr(cls, "_cache_policy", None),
+            "_cache_timeout": getattr(cls, "_cache_timeout", None),
+            "_cache_max_entries": getattr(cls, "_cache_max_entries", None),
+            "_inverse_foreign_keys": namespace.get("_inverse_foreign_keys"),
+            "_many_to_many": namespace.get("_many_to_many"),
+            "_indexes": namespace.get("_indexes"),
+            "_unique_together": namespace.get("_unique_together"),
+        }
+        meta = ModelMeta(name, namespace.get("__module__", "?"), options, fields, abstract)
+        cls._meta = meta  # type: ignore[attr-defined]
+        meta.classes[cls.__matrx_mode__] = cls  # type: ignore[attr-defined]
+        if not abstract:
+            register_meta(meta)
+        return cls
+
+    @property
+    def sync(cls) -> Any:
+        """Return this model's class in the sync package (``matrx_orm_sync``)."""
+        return twin(cls, "sync")
+
+    @property
+    def aio(cls) -> Any:
+        """Return this model's class in the async package (``matrx_orm``)."""
+        return twin(cls, "async")
+
+
+class ModelBase(metaclass=ModelMetaclass):
+    """Instance behaviour shared by both modes: construction, repr, dict, equality."""
+
+    _meta: ClassVar[ModelMeta]
+    __matrx_mode__: ClassVar[str] = ""
+    # Hydrated rows skip __init__ and so read this class default: they came
+    # from the database. Instances built by __init__ set it to False.
+    _persisted: bool = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        meta = self._meta
+        if meta.abstract:
+            raise ConfigurationError(f"{meta.name} is abstract and cannot be instantiated", model=meta.name)
+        values = self.__dict__
+        for field_name, field in meta.fields.items():
+            if field_name in kwargs:
+                values[field_name] = field.clean(kwargs.pop(field_name))
+            elif field.has_default():
+                values[field_name] = field.clean(field.get_default())
+            else:
+                values[field_name] = None
+        if kwargs:
+            unknown = next(iter(kwargs))
+            raise FieldError(
+                f"{meta.name} has no field {unknown!r}; fields are: {', '.join(meta.fields)}",
+                model=meta.name,
+                field=unknown,
+                value=repr(kwargs[unknown])[:200],
+            )
+        self._persisted = False
+
+    @property
+    def pk(self) -> Any:
+        """Return the primary-key value (a tuple for composite keys)."""
+        names = self._meta.pk_names
+        if len(names) == 1:
+            return self.__dict__.get(names[0])
+        return tuple(self.__dict__.get(n) for n in names)
+
+    def pk_filter(self) -> dict[str, Any]:
+        """Return ``{pk_name: value, ...}`` identifying this row."""
+        meta = self._meta
+        meta.require_pk("this operation")
+        return {n: self.__dict__.get(n) for n in meta.pk_names}
+
+    def to_dict(self, *, fields: list[str] | None = None) -> dict[str, Any]:
+        """Return the field values as a dict (only ``fields`` when given)."""
+        names = fields or self._meta.field_names
+        return {name: self.__dict__.get(name) for name in names}
+
+    def __repr__(self) -> str:
+        meta = self._meta
+        shown: list[str] = []
+        for name in meta.pk_names:
+            shown.append(f"{name}={self.__dict__.get(name)!r}")
+        for name in meta.field_names:
+            if name in meta.pk_names or len(shown) >= 4:
+                continue
+            value = self.__dict__.get(name)
+            if isinstance(value, str) and len(value) > 40:
+                value = value[:37] + "..."
+            shown.append(f"{name}={value!r}")
+        return f"<{type(self).__name__} {' '.join(shown)}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelBase) or other._meta.key != self._meta.key:
+            return NotImplemented
+        if not self._meta.pk_names:
+            return self is other
+        pk = self.pk
+        return pk is not None and pk == other.pk
+
+    def __hash__(self) -> int:
+        return hash((self._meta.key, self.pk))
+
+
+def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, Any]:
+    """Return cleaned values for an INSERT: given ones, then Python defaults.
+
+    Fields that are neither given nor have a Python default are left out so
+    PostgreSQL's own defaults (identity, ``now()``) apply.
+    """
+    out: dict[str, Any] = {}
+    for key in data:
+        if key not in meta.fields:
+            meta.field(key)  # raises FieldError naming model and field
+    for name, field in meta.fields.items():
+        if name in data:
+            value = data[name]
+            if value is None and isinstance(field, AutoField):
+                continue
+            out[name] = field.get_db_prep_value(value)
+        elif field.has_default():
+            out[name] = field.get_db_prep_value(field.get_default())
+        elif isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add):
+            out[name] = field.now()
+        elif not field.null and field.db_default is None and not isinstance(field, AutoField):
+            raise field.fail(None, "a value is required (NOT NULL, no default)")
+    return out
+
+
+NOT_SET = NOT_PROVIDED

@@ -1,0 +1,120 @@
+"""The model registry: models by class name, lazy relation targets, and twins.
+
+A model declared once is usable from both packages: its metadata is shared and
+each mode (``"async"`` / ``"sync"``) gets its own class built on that mode's
+``Model`` base, created on demand by :func:`twin`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from matrx_orm.core.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from matrx_orm.core.model_meta import ModelMeta
+
+__all__ = ["register_mode_base", "register_meta", "resolve_meta", "twin", "all_metas", "get_meta"]
+
+_MODE_PACKAGES = {"async": "matrx_orm", "sync": "matrx_orm_sync"}
+_mode_bases: dict[str, type] = {}
+_metas_by_name: dict[str, list[ModelMeta]] = {}
+_lock = threading.RLock()
+
+
+def register_mode_base(mode: str, base: type) -> None:
+    """Record the root ``Model`` class of a mode (called by each package)."""
+    _mode_bases[mode] = base
+
+
+def mode_base(mode: str) -> type:
+    """Return the root ``Model`` class of ``mode``, importing its package if needed."""
+    base = _mode_bases.get(mode)
+    if base is None:
+        importlib.import_module(_MODE_PACKAGES[mode])
+        base = _mode_bases[mode]
+    return base
+
+
+def register_meta(meta: ModelMeta) -> None:
+    """Register a concrete model's metadata under its class name."""
+    with _lock:
+        bucket = _metas_by_name.setdefault(meta.name, [])
+        # Re-declaring the same table (e.g. reloading a module) replaces the old entry.
+        bucket[:] = [m for m in bucket if m.key != meta.key or m.module != meta.module]
+        bucket.append(meta)
+
+
+def all_metas() -> list[ModelMeta]:
+    """Return every registered model's metadata, in declaration order."""
+    with _lock:
+        return [m for bucket in _metas_by_name.values() for m in bucket]
+
+
+def get_meta(name: str, database: str | None = None) -> ModelMeta | None:
+    """Return the metadata of the model called ``name`` (preferring ``database``)."""
+    with _lock:
+        bucket = _metas_by_name.get(name) or []
+        if not bucket:
+            return None
+        if database is not None:
+            for meta in reversed(bucket):
+                if meta.database == database:
+                    return meta
+        return bucket[-1]
+
+
+def resolve_meta(target: Any, from_meta: ModelMeta, where: str) -> ModelMeta:
+    """Return the metadata a relation points at, or raise naming the missing model."""
+    meta = getattr(target, "_meta", None)
+    if meta is not None:
+        return meta  # type: ignore[no-any-return]
+    if not isinstance(target, str):
+        raise ConfigurationError(f"{where}: relation target {target!r} is not a model", model=from_meta.name)
+    name = target.rsplit(".", 1)[-1]
+    found = get_meta(name, from_meta.database)
+    if found is None:
+        raise ConfigurationError(
+            f"{where} references model {name!r}, which is not defined (is its module imported?)",
+            model=from_meta.name,
+            target=name,
+        )
+    return found
+
+
+def twin(cls: type, mode: str) -> type:
+    """Return the class of ``cls``'s model for ``mode``, creating it on first use.
+
+    The twin shares ``cls._meta`` (fields, table, relations, cache) and copies the
+    class body, so plain methods and properties work in both modes. Model bases
+    in the MRO are twinned too, other mixins are kept as they are.
+    """
+    meta: ModelMeta | None = cls.__dict__.get("_meta")
+    if meta is None:
+        if cls.__dict__.get("__matrx_root__"):
+            return mode_base(mode)
+        raise ConfigurationError(f"{cls!r} is not a model")
+    existing = meta.classes.get(mode)
+    if existing is not None:
+        return existing
+    with _lock:
+        existing = meta.classes.get(mode)
+        if existing is not None:
+            return existing
+        from matrx_orm.core.model_meta import ModelBase
+
+        bases = tuple(
+            twin(base, mode) if isinstance(base, type) and issubclass(base, ModelBase) and base is not ModelBase else base
+            for base in cls.__bases__
+        )
+        namespace = {
+            key: value
+            for key, value in cls.__dict__.items()
+            if key not in ("__dict__", "__weakref__", "_meta")
+        }
+        namespace["__matrx_meta__"] = meta
+        namespace["__qualname__"] = cls.__qualname__
+        new_cls = type(cls)(cls.__name__, bases, namespace)
+        return new_cls

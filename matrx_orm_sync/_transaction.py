@@ -1,0 +1,92 @@
+# WARNING: generated from matrx_orm/_transaction.py by tools/unasync.py -- do not edit.
+# Change the async source, then run: python tools/unasync.py
+"""Transactions bound to the current task (async) or thread (sync) via contextvars.
+
+Inside ``async with transaction():`` every ORM call for that database uses the
+transaction's connection; a nested block is a savepoint; an exception rolls
+back. Callbacks registered with ``on_commit`` run only after the outermost
+block commits, so caches never learn data that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from psycopg import Connection
+
+from matrx_orm_sync._pool import get_pool
+from matrx_orm.core.config import resolve_database_name
+from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
+
+__all__ = ["transaction", "bound_connection", "on_commit", "in_transaction"]
+
+
+class _TxState:
+    __slots__ = ("conn", "depth", "callbacks")
+
+    def __init__(self, conn: Connection[Any]) -> None:
+        self.conn = conn
+        self.depth = 0
+        self.callbacks: list[Callable[[], Any]] = []
+
+
+_active: ContextVar[dict[str, _TxState] | None] = ContextVar("matrx_orm_tx", default=None)
+
+
+def bound_connection(database: str | None) -> Connection[Any] | None:
+    """Return the connection of the transaction open for ``database`` in this context."""
+    active = _active.get()
+    if not active:
+        return None
+    state = active.get(database or "") or active.get(resolve_database_name(database))
+    return state.conn if state is not None else None
+
+
+def in_transaction(database: str | None = None) -> bool:
+    """Return True when a ``transaction()`` block is open for ``database`` here."""
+    return bound_connection(database) is not None
+
+
+def on_commit(callback: Callable[[], Any], database: str | None = None) -> None:
+    """Run ``callback`` after the outermost transaction commits (now if none is open)."""
+    active = _active.get()
+    state = None
+    if active:
+        state = active.get(resolve_database_name(database))
+    if state is None:
+        callback()
+    else:
+        state.callbacks.append(callback)
+
+
+@contextmanager
+def transaction(database: str | None = None) -> Iterator[Connection[Any]]:
+    """Open a transaction (or a savepoint when one is already open) and yield its connection."""
+    name = resolve_database_name(database)
+    active = _active.get() or {}
+    state = active.get(name)
+    if state is not None:
+        state.depth += 1
+        try:
+            with state.conn.transaction():
+                yield state.conn
+        finally:
+            state.depth -= 1
+        return
+    pool = get_pool(name)
+    try:
+        with pool.connection() as conn:
+            state = _TxState(conn)
+            token = _active.set({**active, name: state, "": state} if database is None else {**active, name: state})
+            try:
+                with conn.transaction():
+                    yield conn
+            finally:
+                _active.reset(token)
+    except DRIVER_ERRORS as error:
+        raise map_db_error(error, operation="transaction") from error
+    for callback in state.callbacks:
+        callback()
