@@ -51,6 +51,10 @@ NAME_MAP: dict[str, str] = {
     "iscoroutinefunction": "isfunction",
 }
 
+#: Parts of matrx_orm that are shared or sync-only tooling, never mirrored.
+SYNC_ONLY_DIRS = {"core", "testing"}
+SYNC_ONLY_FILES = {"cli.py", "devdb.py", "demo.py"}
+
 #: Names that must never appear in a generated file.
 FORBIDDEN = {"asyncio", "AsyncGenerator"}
 
@@ -67,7 +71,7 @@ def _targets() -> list[tuple[Path, Path, str]]:
     dst_pkg = ROOT / "matrx_orm_sync"
     for path in sorted(src_pkg.rglob("*.py")):
         rel = path.relative_to(src_pkg)
-        if rel.parts[0] in ("core",) or rel.name == "cli.py" or "__pycache__" in rel.parts:
+        if rel.parts[0] in SYNC_ONLY_DIRS or rel.as_posix() in SYNC_ONLY_FILES or "__pycache__" in rel.parts:
             continue
         out.append((path, dst_pkg / rel, "package"))
     src_tests = ROOT / "tests" / "level2" / "aio"

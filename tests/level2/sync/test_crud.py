@@ -1,0 +1,196 @@
+# WARNING: generated from tests/level2/aio/test_crud.py by tools/unasync.py -- do not edit.
+# Change the async source, then run: python tools/unasync.py
+"""CRUD against PostgreSQL: SPEC's "CRUD Operations" examples, read back from the database."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import uuid4
+
+import pytest
+
+from matrx_orm_sync import DoesNotExist, FieldError, IntegrityError, ParameterError, ValidationError
+from tests.models_sync import Membership, Post, User
+
+pytestmark = pytest.mark.anyio
+
+
+def test_create_returns_row_with_database_defaults(db):
+    user = User.create(id=str(uuid4()), username="alice", email="alice@example.com")
+    assert isinstance(user.id, uuid.UUID)
+    assert user.is_active is True and user.created_at is not None
+    row = db.execute('SELECT username, email, is_active FROM "user" WHERE id = %s', [user.id]).fetchone()
+    assert row == ("alice", "alice@example.com", True)
+
+
+def test_create_without_id_generates_uuid(db):
+    user = User.create(username="nobody", email="n@example.com")
+    assert db.execute('SELECT count(*) FROM "user" WHERE id = %s', [user.id]).fetchone() == (1,)
+
+
+def test_bulk_create_one_statement(db):
+    users = User.bulk_create([
+        {"id": str(uuid4()), "username": "bob", "email": "bob@example.com"},
+        {"id": str(uuid4()), "username": "carol", "email": "carol@example.com"},
+    ])
+    assert [u.username for u in users] == ["bob", "carol"]
+    assert db.execute('SELECT username FROM "user" ORDER BY username').fetchall() == [("bob",), ("carol",)]
+
+
+def test_bulk_create_is_atomic(db):
+    with pytest.raises(IntegrityError):
+        User.bulk_create([
+            {"username": "dup", "email": "a@x"},
+            {"username": "dup", "email": "b@x"},
+        ])
+    assert db.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
+
+
+def test_get_and_get_or_none(db):
+    user = User.create(username="alice", email="a@x")
+    assert (User.get(id=user.id)).username == "alice"
+    assert (User.get(id=str(user.id))).id == user.id
+    assert (User.get(use_cache=False, id=user.id)).email == "a@x"
+    assert User.get_or_none(id=uuid4()) is None
+    with pytest.raises(DoesNotExist) as info:
+        User.get(id=str(uuid4()))
+    assert info.value.model == "User"
+    assert "id" in info.value.details["filters"]
+
+
+def test_update_via_queryset_returns_count(db):
+    user = User.create(username="alice", email="a@x")
+    count = User.filter(id=user.id).update(bio="New bio", is_active=False)
+    assert count == 1
+    assert db.execute('SELECT bio, is_active FROM "user" WHERE id = %s', [user.id]).fetchone() == ("New bio", False)
+
+
+def test_bulk_update(db):
+    users = User.bulk_create([{"username": f"u{i}", "email": f"{i}@x"} for i in range(5)])
+    for u in users:
+        u.is_active = False
+        u.age = 30
+    updated = User.bulk_update(users, ["is_active", "age"])
+    assert updated == 5
+    assert db.execute('SELECT DISTINCT is_active, age FROM "user"').fetchall() == [(False, 30)]
+
+
+def test_delete_and_bulk_delete(db):
+    users = User.bulk_create([{"username": f"u{i}", "email": f"{i}@x"} for i in range(4)])
+    assert User.filter(id=users[0].id).delete() == 1
+    assert User.bulk_delete(users[1:3]) == 2
+    assert User.bulk_delete([users[3].id]) == 1
+    assert db.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
+
+
+def test_upsert_inserts_then_updates(db):
+    first = User.upsert(
+        data={"id": str(uuid4()), "email": "alice@example.com", "username": "alice"},
+        conflict_fields=["username"],
+        update_fields=["email"],
+    )
+    second = User.upsert(
+        data={"id": str(uuid4()), "email": "new@example.com", "username": "alice"},
+        conflict_fields=["username"],
+        update_fields=["email"],
+    )
+    assert second.id == first.id and second.email == "new@example.com"
+    assert db.execute('SELECT count(*), max(email) FROM "user"').fetchone() == (1, "new@example.com")
+
+
+def test_bulk_upsert(db):
+    User.create(username="bob", email="bob@example.com")
+    users = User.bulk_upsert(
+        objects_data=[
+            {"email": "bob2@example.com", "username": "bob"},
+            {"email": "carol@example.com", "username": "carol"},
+        ],
+        conflict_fields=["username"],
+        update_fields=["email"],
+    )
+    assert sorted(u.email for u in users) == ["bob2@example.com", "carol@example.com"]
+    assert db.execute('SELECT username, email FROM "user" ORDER BY username').fetchall() == [
+        ("bob", "bob2@example.com"),
+        ("carol", "carol@example.com"),
+    ]
+
+
+def test_count_exists_update_where_delete_where(db):
+    User.bulk_create([
+        {"username": "a", "email": "a@x", "status": "draft"},
+        {"username": "b", "email": "b@x", "status": "draft"},
+        {"username": "c", "email": "c@x", "status": "expired", "is_active": False},
+    ])
+    assert User.count() == 3
+    assert User.count(is_active=True) == 2
+    assert User.exists(email="a@x") is True
+    assert User.exists(email="zzz") is False
+    result = User.update_where({"status": "draft"}, status="archived")
+    assert result["rows_affected"] == 2
+    assert {row["username"] for row in result["updated_rows"]} == {"a", "b"}
+    assert all(row["status"] == "archived" for row in result["updated_rows"])
+    assert User.delete_where(status="expired") == 1
+    assert db.execute('SELECT username, status FROM "user" ORDER BY username').fetchall() == [
+        ("a", "archived"),
+        ("b", "archived"),
+    ]
+
+
+def test_instance_save_refresh_delete(db):
+    user = User(username="zed", email="z@x")
+    user.save()
+    assert db.execute('SELECT email FROM "user" WHERE id = %s', [user.id]).fetchone() == ("z@x",)
+    user.email = "zz@x"
+    user.save()
+    assert db.execute('SELECT email FROM "user" WHERE id = %s', [user.id]).fetchone() == ("zz@x",)
+    db.execute('UPDATE "user" SET bio = %s WHERE id = %s', ["outside", user.id])
+    user.refresh()
+    assert user.bio == "outside"
+    assert user.delete() == 1
+    assert db.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
+
+
+def test_composite_primary_key(db):
+    user = User.create(username="m", email="m@x")
+    Membership.create(user_id=user.id, group_name="admins")
+    Membership.create(user_id=user, group_name="staff", role="owner")
+    member = Membership.get(user_id=user.id, group_name="staff")
+    assert member.role == "owner"
+    member.role = "member"
+    member.save()
+    assert db.execute("SELECT role FROM membership WHERE group_name = 'staff'").fetchone() == ("member",)
+    assert Membership.bulk_delete([(user.id, "admins")]) == 1
+    assert db.execute("SELECT group_name FROM membership").fetchall() == [("staff",)]
+
+
+def test_bad_input_fails_before_sql(db):
+    with pytest.raises(FieldError) as info:
+        User.create(username="x", email="x", nope=1)
+    assert "User" in str(info.value) and "nope" in str(info.value)
+    with pytest.raises(ValidationError) as vinfo:
+        User.create(username="x" * 101, email="x")
+    assert "User.username" in vinfo.value.message
+    with pytest.raises(ValidationError):
+        User.create(username="x", email="x", status="unknown-status")
+    with pytest.raises(ValidationError):
+        User.create(username="x", email=None)
+    with pytest.raises(ParameterError):
+        User.filter(age__between=3).all()
+    assert db.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
+
+
+def test_integrity_error_is_mapped_and_chained(db):
+    User.create(username="alice", email="a@x")
+    with pytest.raises(IntegrityError) as info:
+        User.create(username="alice", email="b@x")
+    assert info.value.__cause__ is not None
+    assert info.value.model == "User"
+    assert "INSERT INTO" in (info.value.query or "")
+
+
+def test_foreign_key_stores_and_filters_like_target_pk(db):
+    user = User.create(username="alice", email="a@x")
+    post = Post.create(id=str(uuid4()), title="Hello World", author_id=user.id)
+    assert post.author_id == user.id
+    posts = Post.filter(author_id=str(user.id), is_published=False).all()
+    assert [p.id for p in posts] == [post.id]
