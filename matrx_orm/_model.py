@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
 from matrx_orm._queryset import QuerySet
+from matrx_orm._relations import RelationsMixin
 from matrx_orm.core.compat_async import MODE
 from matrx_orm.core.compiler import (
     compile_bulk_delete,
@@ -39,7 +40,7 @@ __all__ = ["Model"]
 M = TypeVar("M", bound="Model")
 
 
-class Model(ModelBase):
+class Model(RelationsMixin, ModelBase):
     """Base class of async models: subclass it and declare fields as class attributes."""
 
     __matrx_mode__: ClassVar[str] = MODE

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from matrx_orm._executor import execute, fetch_all
+from matrx_orm._relations import prefetch_related_objects
 from matrx_orm.core.compiler import (
     compile_count,
     compile_delete,
@@ -21,6 +22,7 @@ from matrx_orm.core.compiler import (
 from matrx_orm.core.exceptions import DoesNotExist, MultipleObjectsReturned, ParameterError
 from matrx_orm.core.hydrate import convert_values, hydrate_rows
 from matrx_orm.core.query_state import QueryState, build_where, parse_order
+from matrx_orm.core.relations import hydrate_select_related, parse_prefetch_related, parse_select_related
 from matrx_orm.core.write_prep import prepare_update_values
 
 if TYPE_CHECKING:
@@ -86,6 +88,27 @@ class QuerySet(Generic[M]):
 
     only = select
 
+    def select_related(self, *names: str) -> Self:
+        """Return a queryset that LEFT JOINs the foreign keys ``names`` (``"author"``, ``"post__author"``).
+
+        One query; each related object is cached on its row (``post.author``).
+        Without names, every foreign key of the model is joined.
+        """
+        meta = self._state.meta
+        paths = parse_select_related(meta, names)
+        merged = self._state.select_related + tuple(p for p in paths if p not in self._state.select_related)
+        return self._with(self._state.clone(select_related=merged))
+
+    def prefetch_related(self, *names: str) -> Self:
+        """Return a queryset that loads relations ``names`` with one extra query each (FK, inverse FK, M2M).
+
+        Nested paths (``"author__profile"``) load level by level; the results
+        are cached on each instance (``post.tags``, ``post.author``).
+        """
+        paths = parse_prefetch_related(self._state.meta, names)
+        merged = self._state.prefetch_related + tuple(p for p in paths if p not in self._state.prefetch_related)
+        return self._with(self._state.clone(prefetch_related=merged))
+
     def distinct(self) -> Self:
         """Return a queryset with duplicate rows removed."""
         return self._with(self._state.clone(distinct=True))
@@ -137,7 +160,13 @@ class QuerySet(Generic[M]):
             meta.database, query, params, model=meta.name, operation="QuerySet.all()", filters=state.filters_repr
         )
         names = meta.field_names if state.fields is None else state.fields
-        return hydrate_rows(self.model, names, rows)
+        if state.select_related:
+            objs = hydrate_select_related(self.model, state, rows)
+        else:
+            objs = hydrate_rows(self.model, names, rows)
+        if state.prefetch_related and objs:
+            await prefetch_related_objects(objs, *state.prefetch_related)
+        return objs
 
     def __aiter__(self) -> AsyncIterator[M]:
         return self._iterate()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from matrx_orm_sync._model import Model
 from matrx_orm_sync._pool import close_pool, close_pools, get_pool
 from matrx_orm_sync._queryset import QuerySet
+from matrx_orm_sync._relations import prefetch_related_objects
 from matrx_orm_sync._transaction import in_transaction, on_commit, transaction
 from matrx_orm.core.config import (
     DatabaseProjectConfig,
@@ -34,6 +35,7 @@ from matrx_orm.core.exceptions import (
     ORMException,
     ParameterError,
     QueryError,
+    RelationNotLoaded,
     RelationshipError,
     StaleObjectError,
     StateError,
@@ -100,6 +102,7 @@ __all__ = [
     "registered_databases",
     "get_database_config",
     "capture_queries",
+    "prefetch_related_objects",
     "set_slow_query_threshold",
     # fields
     "Field",
@@ -153,6 +156,7 @@ __all__ = [
     "StateError",
     "StaleObjectError",
     "RelationshipError",
+    "RelationNotLoaded",
     "MigrationError",
     "ParameterError",
     "UnknownDatabaseError",

@@ -48,6 +48,7 @@ NAME_MAP: dict[str, str] = {
     "aclose": "close",
     "compat_async": "compat_sync",
     "models_async": "models_sync",
+    "models_relations_async": "models_relations_sync",
     "iscoroutinefunction": "isfunction",
 }
 

@@ -145,7 +145,14 @@ class SQLCompiler:
             names: Sequence[str] = meta.field_names
         else:
             names = state.fields
-        return ", ".join(self.column(n) for n in names)
+        text = ", ".join(self.column(n) for n in names)
+        # Hooks may add columns of joined tables (select_related).
+        for hook in self.select_related_hooks:
+            columns = getattr(hook, "columns", None)
+            extra = columns(self) if columns is not None else ""
+            if extra:
+                text += ", " + extra
+        return text
 
     def order_clause(self) -> str:
         """Return `` ORDER BY ...`` or an empty string."""

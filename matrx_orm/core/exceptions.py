@@ -24,6 +24,7 @@ __all__ = [
     "CacheError",
     "StateError",
     "RelationshipError",
+    "RelationNotLoaded",
     "MigrationError",
     "ParameterError",
     "UnknownDatabaseError",
@@ -200,6 +201,15 @@ class RelationshipError(ORMException):
     """A relation (FK, inverse FK, M2M) could not be resolved or fetched."""
 
     default_message = "Relationship error"
+
+
+class RelationNotLoaded(RelationshipError, AttributeError):
+    """A related object was read (``post.author``) before it was loaded.
+
+    An ``AttributeError`` too, so ``hasattr()`` and ``getattr(obj, name, default)`` work.
+    """
+
+    default_message = "Relation not loaded"
 
 
 class MigrationError(ORMException):

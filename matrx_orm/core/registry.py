@@ -16,12 +16,22 @@ from matrx_orm.core.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from matrx_orm.core.model_meta import ModelMeta
 
-__all__ = ["register_mode_base", "register_meta", "resolve_meta", "twin", "all_metas", "get_meta"]
+__all__ = [
+    "register_mode_base",
+    "register_meta",
+    "resolve_meta",
+    "twin",
+    "all_metas",
+    "get_meta",
+    "registry_generation",
+]
 
 _MODE_PACKAGES = {"async": "matrx_orm", "sync": "matrx_orm_sync"}
 _mode_bases: dict[str, type] = {}
 _metas_by_name: dict[str, list[ModelMeta]] = {}
 _lock = threading.RLock()
+# Bumped on every registration so derived data (the relation graph) knows when to rebuild.
+_generation = 0
 
 
 def register_mode_base(mode: str, base: type) -> None:
@@ -45,6 +55,13 @@ def register_meta(meta: ModelMeta) -> None:
         # Re-declaring the same table (e.g. reloading a module) replaces the old entry.
         bucket[:] = [m for m in bucket if m.key != meta.key or m.module != meta.module]
         bucket.append(meta)
+        global _generation
+        _generation += 1
+
+
+def registry_generation() -> int:
+    """Return a number that changes whenever a model is registered."""
+    return _generation
 
 
 def all_metas() -> list[ModelMeta]:

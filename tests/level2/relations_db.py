@@ -1,0 +1,26 @@
+"""Fixture for the relationship tests: their ``rel_*`` tables, created once, emptied per test.
+
+Imported by the async tests and their generated sync twins alike (both use
+the same tables through the shared model metadata).
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.models_relations_async import SCHEMA_SQL, TABLES
+
+__all__ = ["rel_db"]
+
+_created: set[int] = set()
+
+
+@pytest.fixture
+def rel_db(db: psycopg.Connection) -> psycopg.Connection:
+    """Create the relationship tables on first use, empty them, and return the reader connection."""
+    if id(db) not in _created:
+        db.execute(SCHEMA_SQL)
+        _created.add(id(db))
+    db.execute("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE")
+    return db
