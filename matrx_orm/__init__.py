@@ -80,6 +80,16 @@ from matrx_orm.core.fields import (
 )
 from matrx_orm.core.query_log import capture_queries, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
+from matrx_orm.core.table_filter import TableFilter
+from matrx_orm.migrations import (
+    SchemaDiff,
+    create_empty,
+    makemigrations,
+    migrate,
+    migrate_and_rebuild,
+    migration_status,
+    rollback,
+)
 
 __version__ = "2.0.0"
 
@@ -158,4 +168,13 @@ __all__ = [
     "MigrationError",
     "ParameterError",
     "UnknownDatabaseError",
+    # migrations
+    "makemigrations",
+    "migrate",
+    "rollback",
+    "migration_status",
+    "create_empty",
+    "migrate_and_rebuild",
+    "SchemaDiff",
+    "TableFilter",
 ]

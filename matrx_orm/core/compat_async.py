@@ -9,7 +9,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["MODE", "Lock", "Event", "sleep", "loop_key", "gather", "run_in_worker"]
+__all__ = [
+    "MODE",
+    "Lock",
+    "Event",
+    "sleep",
+    "loop_key",
+    "gather",
+    "run_in_worker",
+    "run_coroutine",
+    "awaitable_facade",
+    "call_with_blocking_facade",
+]
 
 MODE = "async"
 Lock = asyncio.Lock
@@ -30,3 +41,45 @@ async def gather(*aws: Any) -> list[Any]:
 async def run_in_worker(func: Any, *args: Any) -> Any:
     """Run a blocking function without blocking the event loop."""
     return await asyncio.to_thread(func, *args)
+
+
+# -- running user code written as ``async def`` (migration files) ------------
+async def run_coroutine(coro: Any) -> Any:
+    """Await ``coro`` (the sync twin drives it without an event loop)."""
+    return await coro
+
+
+def awaitable_facade(obj: Any) -> Any:
+    """Return ``obj``: in async mode its methods already return awaitables."""
+    return obj
+
+
+class _BlockingFacade:
+    """Call an object's coroutine methods from a worker thread, blocking on the loop."""
+
+    def __init__(self, obj: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._obj = obj
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._obj, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            if asyncio.iscoroutine(result):
+                return asyncio.run_coroutine_threadsafe(result, self._loop).result()
+            return result
+
+        return call
+
+
+async def call_with_blocking_facade(func: Any, obj: Any) -> Any:
+    """Run the plain function ``func(obj)`` in a worker thread where ``obj``'s methods block.
+
+    The event loop stays free while the thread waits, so each call runs on it
+    (on ``obj``'s own connection) and returns a plain value to the thread.
+    """
+    facade = _BlockingFacade(obj, asyncio.get_running_loop())
+    return await asyncio.to_thread(func, facade)

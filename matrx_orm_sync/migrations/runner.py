@@ -1,0 +1,298 @@
+# WARNING: generated from matrx_orm/migrations/runner.py by tools/unasync.py -- do not edit.
+# Change the async source, then run: python tools/unasync.py
+"""Apply and undo migration files, safely when many servers deploy at once.
+
+Safety, by construction:
+
+* one dedicated connection holds a PostgreSQL session **advisory lock** for the
+  whole run, so concurrent ``migrate``/``rollback`` runs (other processes,
+  other servers) wait their turn, then find nothing left to do;
+* the applied set is read *after* the lock is taken;
+* every applied file's **checksum** is verified, and destructive pending
+  migrations are refused unless allowed, before anything runs;
+* each migration runs in **its own transaction together with its
+  ``_matrx_migrations`` row**: a failure leaves the database and the table
+  exactly as they were before that migration.
+
+Migration files are ``async def up(db)`` / ``async def down(db)``; plain
+``def`` functions work too. The sync package runs the same files (see
+``core.compat_sync.run_coroutine``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Iterator, Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from psycopg import Connection, errors
+
+from matrx_orm_sync._pool import raw_connection
+from matrx_orm.core.compat_sync import awaitable_facade, call_with_blocking_facade, run_coroutine
+from matrx_orm.core.config import resolve_database_name
+from matrx_orm.core.exceptions import MigrationError, ORMException
+from matrx_orm.core.migration_files import MigrationFile, is_async_callable, load_migrations
+from matrx_orm.core.migration_plan import (
+    ADVISORY_LOCK_KEY,
+    MIGRATIONS_TABLE_SQL,
+    AppliedMigration,
+    MigrationState,
+    build_status,
+    pending_migrations,
+    refuse_destructive,
+    rollback_targets,
+    verify_checksums,
+)
+from matrx_orm_sync.migrations.db import MigrationDB, RecordingDB
+
+__all__ = ["MigrationRunner", "migrate", "rollback", "migration_status", "migration_sql", "Progress"]
+
+#: ``progress(event, migration_name, seconds)``; events: "waiting", "locked", "start", "done".
+Progress = Callable[[str, str, float], None]
+
+_SELECT_APPLIED = "SELECT id, name, applied_at, checksum FROM _matrx_migrations ORDER BY id"
+
+
+def _call_migration_function(func: Callable[..., Any], db: Any) -> Any:
+    """Run a migration's ``up``/``down``, whether it is ``async def`` or plain ``def``."""
+    if is_async_callable(func):
+        return run_coroutine(func(awaitable_facade(db)))
+    return call_with_blocking_facade(func, db)
+
+
+class MigrationRunner:
+    """Apply, undo and report the migration files of one directory on one database."""
+
+    def __init__(
+        self,
+        database: str | None,
+        directory: str | Path,
+        *,
+        lock_timeout: float = 300.0,
+        progress: Progress | None = None,
+    ) -> None:
+        self.database = resolve_database_name(database)
+        self.directory = Path(directory)
+        self.lock_timeout = lock_timeout
+        self.progress = progress
+
+    def _report(self, event: str, name: str = "", seconds: float = 0.0) -> None:
+        if self.progress is not None:
+            self.progress(event, name, seconds)
+
+    def load(self) -> list[MigrationFile]:
+        """Return the directory's migration files in dependency order."""
+        return load_migrations(self.directory)
+
+    # -- connection and lock ----------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[Connection[Any]]:
+        """Yield a dedicated connection holding the migrations advisory lock."""
+        try:
+            conn = raw_connection(self.database)
+        except Exception as exc:
+            raise MigrationError(f"cannot connect to database {self.database!r}: {exc}", operation="migrate") from exc
+        try:
+            self._acquire(conn)
+            try:
+                conn.execute(MIGRATIONS_TABLE_SQL)
+                yield conn
+            finally:
+                if not conn.closed and not conn.broken:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+        finally:
+            conn.close()
+
+    def _acquire(self, conn: Connection[Any]) -> None:
+        cur = conn.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        row = cur.fetchone()
+        if row is not None and row[0]:
+            self._report("locked")
+            return
+        self._report("waiting")
+        started = time.perf_counter()
+        # lock_timeout bounds the wait; the blocking call wakes as soon as the holder finishes.
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(self.lock_timeout * 1000)}ms"])
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        except errors.LockNotAvailable as exc:
+            raise MigrationError(
+                f"another migrate/rollback run on database {self.database!r} held the migrations lock for more "
+                f"than {self.lock_timeout:g}s; nothing was run",
+                operation="migrate",
+            ) from exc
+        finally:
+            if not conn.broken:
+                conn.execute("SELECT set_config('lock_timeout', '0', false)")
+        self._report("locked", "", time.perf_counter() - started)
+
+    def _applied(self, conn: Connection[Any]) -> list[AppliedMigration]:
+        cur = conn.execute(_SELECT_APPLIED)
+        return [AppliedMigration(*row) for row in cur.fetchall()]
+
+    def _run_one(self, conn: Connection[Any], migration: MigrationFile, direction: str) -> None:
+        """Run one migration's up or down and its bookkeeping in one transaction."""
+        func = migration.up if direction == "up" else migration.down
+        assert func is not None
+        self._report("start", migration.name)
+        started = time.perf_counter()
+        db = MigrationDB(self.database, connection=conn)
+        try:
+            with conn.transaction():
+                if migration.lock_timeout is not None:
+                    conn.execute("SELECT set_config('lock_timeout', %s, true)", [_pg_duration(migration.lock_timeout)])
+                if migration.statement_timeout is not None:
+                    conn.execute(
+                        "SELECT set_config('statement_timeout', %s, true)", [_pg_duration(migration.statement_timeout)]
+                    )
+                _call_migration_function(func, db)
+                if direction == "up":
+                    conn.execute(
+                        "INSERT INTO _matrx_migrations (name, checksum) VALUES (%s, %s)",
+                        [migration.name, migration.checksum],
+                    )
+                else:
+                    conn.execute("DELETE FROM _matrx_migrations WHERE name = %s", [migration.name])
+        except Exception as exc:
+            verb = "apply" if direction == "up" else "roll back"
+            reason = exc.message if isinstance(exc, ORMException) else f"{type(exc).__name__}: {exc}"
+            raise MigrationError(
+                f"could not {verb} migration {migration.name}; its transaction was rolled back, "
+                f"so the database is as it was before it. Cause: {reason}",
+                operation="migrate" if direction == "up" else "rollback",
+                query=getattr(exc, "query", None),
+                migration=migration.name,
+                file=str(migration.path),
+            ) from exc
+        self._report("done", migration.name, time.perf_counter() - started)
+
+    # -- public operations ------------------------------------------------
+    def migrate(self, *, allow_destructive: bool = False) -> list[str]:
+        """Apply every pending migration in dependency order; return their names."""
+        files = self.load()
+        with self._locked() as conn:
+            applied = self._applied(conn)
+            verify_checksums(files, applied)
+            pending = pending_migrations(files, applied)
+            refuse_destructive(pending, allow_destructive)
+            done: list[str] = []
+            for migration in pending:
+                self._run_one(conn, migration, "up")
+                done.append(migration.name)
+            return done
+
+    def rollback(self, steps: int = 1) -> list[str]:
+        """Undo the last ``steps`` applied migrations, newest first; return their names."""
+        files = self.load()
+        with self._locked() as conn:
+            applied = self._applied(conn)
+            verify_checksums(files, applied)
+            targets = rollback_targets(files, applied, steps)
+            done: list[str] = []
+            for migration in targets:
+                self._run_one(conn, migration, "down")
+                done.append(migration.name)
+            return done
+
+    def applied(self) -> list[AppliedMigration]:
+        """Return the rows of ``_matrx_migrations`` (empty when the table does not exist yet)."""
+        conn = raw_connection(self.database)
+        try:
+            cur = conn.execute("SELECT to_regclass('_matrx_migrations') IS NOT NULL")
+            row = cur.fetchone()
+            if row is None or not row[0]:
+                return []
+            return self._applied(conn)
+        finally:
+            conn.close()
+
+    def status(self) -> list[MigrationState]:
+        """Return every migration with its state (applied / pending / modified / missing)."""
+        files = self.load()
+        return build_status(files, self.applied())
+
+    def sql(self, names: Sequence[str] | None = None, *, direction: str = "up") -> list[tuple[str, list[str]]]:
+        """Return ``(name, statements)`` a migration would run, without running it.
+
+        By default: the pending migrations (``up``), or the last applied one
+        (``down``). Statements come from running the file against a recording
+        ``db``, so reads inside it return nothing.
+        """
+        if direction not in ("up", "down"):
+            raise MigrationError(f"direction must be 'up' or 'down', got {direction!r}")
+        files = self.load()
+        if names:
+            by_name = {f.name: f for f in files}
+            missing = [n for n in names if n not in by_name]
+            if missing:
+                raise MigrationError(f"no migration file named {', '.join(missing)} in {self.directory}")
+            chosen = [by_name[n] for n in names]
+        elif direction == "up":
+            chosen = pending_migrations(files, self.applied())
+        else:
+            chosen = rollback_targets(files, self.applied(), 1)
+        out: list[tuple[str, list[str]]] = []
+        for migration in chosen:
+            func = migration.up if direction == "up" else migration.down
+            recorder = RecordingDB(self.database)
+            if func is not None:
+                _call_migration_function(func, recorder)
+            out.append((migration.name, [_show(query, args) for query, args in recorder.statements]))
+        return out
+
+
+def _show(query: str, args: list[Any]) -> str:
+    text = textwrap.dedent(query.strip("\n")).strip()
+    if args:
+        text += f"\n-- parameters: {args!r}"
+    return text
+
+
+def _pg_duration(value: str) -> str:
+    # Bare numbers are milliseconds, as in PostgreSQL's own settings.
+    return f"{value}ms" if value.isdigit() else value
+
+
+def migrate(
+    database: str | None,
+    migrations_dir: str | Path,
+    *,
+    allow_destructive: bool = False,
+    lock_timeout: float = 300.0,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Apply every pending migration of ``migrations_dir``; return the names applied."""
+    runner = MigrationRunner(database, migrations_dir, lock_timeout=lock_timeout, progress=progress)
+    return runner.migrate(allow_destructive=allow_destructive)
+
+
+def rollback(
+    database: str | None,
+    migrations_dir: str | Path,
+    steps: int = 1,
+    *,
+    lock_timeout: float = 300.0,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Undo the last ``steps`` applied migrations; return the names rolled back."""
+    runner = MigrationRunner(database, migrations_dir, lock_timeout=lock_timeout, progress=progress)
+    return runner.rollback(steps)
+
+
+def migration_status(database: str | None, migrations_dir: str | Path) -> list[MigrationState]:
+    """Return every migration of ``migrations_dir`` with its state on ``database``."""
+    return MigrationRunner(database, migrations_dir).status()
+
+
+def migration_sql(
+    database: str | None,
+    migrations_dir: str | Path,
+    names: Sequence[str] | None = None,
+    *,
+    direction: str = "up",
+) -> list[tuple[str, list[str]]]:
+    """Return the SQL pending (or named) migrations would run, without running it."""
+    return MigrationRunner(database, migrations_dir).sql(names, direction=direction)
