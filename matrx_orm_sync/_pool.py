@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from matrx_orm.core.compat_sync import loop_key
+from matrx_orm.core.compat_sync import call_at_loop_exit, loop_key
 from matrx_orm.core.config import DatabaseProjectConfig, get_database_config, resolve_database_name
 
 __all__ = ["get_pool", "close_pools", "close_pool", "pool_stats"]
@@ -51,6 +51,8 @@ def get_pool(database: str | None = None) -> ConnectionPool:
         if pool is None:
             _forget_dead_loops()
             pool = _make_pool(get_database_config(name))
+            # An open pool would hang the loop's shutdown: close it first.
+            call_at_loop_exit(close_pools)
             _pools[key] = pool
             if database != name:
                 _pools[(database, loop)] = pool

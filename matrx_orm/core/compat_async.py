@@ -20,6 +20,7 @@ __all__ = [
     "run_coroutine",
     "awaitable_facade",
     "call_with_blocking_facade",
+    "call_at_loop_exit",
 ]
 
 MODE = "async"
@@ -83,3 +84,35 @@ async def call_with_blocking_facade(func: Any, obj: Any) -> Any:
     """
     facade = _BlockingFacade(obj, asyncio.get_running_loop())
     return await asyncio.to_thread(func, facade)
+
+
+_exit_guards: dict[Any, Any] = {}
+
+
+def call_at_loop_exit(callback: Any) -> None:
+    """Await ``callback()`` when the running loop shuts down, before its tasks are cancelled for good.
+
+    psycopg-pool's worker tasks survive a cancellation, so a pool still open
+    when ``asyncio.run()`` (or a test runner) cancels every task would hang
+    it. A guard task, cancelled with the others, closes the pools first.
+    Registered once per loop.
+    """
+    loop = asyncio.get_running_loop()
+    for dead in [k for k in _exit_guards if k.is_closed()]:
+        del _exit_guards[dead]
+    if loop in _exit_guards:
+        return
+
+    async def guard() -> None:
+        try:
+            await loop.create_future()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            uncancel = getattr(task, "uncancel", None)
+            if uncancel is not None:  # Python 3.11+: let the cleanup's own timeouts work
+                uncancel()
+            await callback()
+        finally:
+            _exit_guards.pop(loop, None)
+
+    _exit_guards[loop] = loop.create_task(guard(), name="matrx-orm-loop-exit")

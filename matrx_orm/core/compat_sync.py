@@ -17,6 +17,7 @@ __all__ = [
     "run_coroutine",
     "awaitable_facade",
     "call_with_blocking_facade",
+    "call_at_loop_exit",
 ]
 
 MODE = "sync"
@@ -98,3 +99,15 @@ def awaitable_facade(obj: Any) -> Any:
 def call_with_blocking_facade(func: Any, obj: Any) -> Any:
     """Call the plain function ``func(obj)``: sync methods already block."""
     return func(obj)
+
+
+_exit_registered: list[Any] = []
+
+
+def call_at_loop_exit(callback: Any) -> None:
+    """Call ``callback()`` at interpreter exit (once per process): sync pools close cleanly."""
+    if not _exit_registered:
+        import atexit
+
+        atexit.register(callback)
+        _exit_registered.append(callback)
