@@ -7,6 +7,7 @@ other through ``Model.sync`` / ``Model.aio``.
 
 from __future__ import annotations
 
+from matrx_orm._manager import BaseManager
 from matrx_orm._model import Model
 from matrx_orm._pool import close_pool, close_pools, get_pool
 from matrx_orm._queryset import QuerySet
@@ -81,6 +82,12 @@ from matrx_orm.core.fields import (
 from matrx_orm.core.query_log import capture_queries, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
 from matrx_orm.core.table_filter import TableFilter
+from matrx_orm.state import (
+    CachePolicy,
+    StateManager,
+    disable_cross_process_invalidation,
+    enable_cross_process_invalidation,
+)
 from matrx_orm.migrations import (
     SchemaDiff,
     create_empty,
@@ -96,6 +103,11 @@ __version__ = "2.0.0"
 __all__ = [
     "Model",
     "QuerySet",
+    "BaseManager",
+    "StateManager",
+    "CachePolicy",
+    "enable_cross_process_invalidation",
+    "disable_cross_process_invalidation",
     "Q",
     "transaction",
     "on_commit",

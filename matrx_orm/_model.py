@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
+from matrx_orm._cache_hooks import cache_fill, cache_read, instances_changed
 from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
 from matrx_orm._queryset import QuerySet
 from matrx_orm._relations import RelationsMixin
@@ -93,7 +94,10 @@ class Model(RelationsMixin, ModelBase):
         meta = cls._meta
         pk_names = meta.pk_names
         if not args and len(kwargs) == len(pk_names) and pk_names and all(n in kwargs for n in pk_names):
-            # Fast path: lookup by primary key with precompiled SQL.
+            # Fast path: lookup by primary key, served from the state cache when it can be.
+            cached, ticket = cache_read(cls, kwargs, use_cache)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
             params = [meta.fields[n].get_db_prep_value(kwargs[n]) for n in pk_names]
             row = await fetch_one(
                 meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=f"{meta.name}.get()",
@@ -101,7 +105,9 @@ class Model(RelationsMixin, ModelBase):
             )
             if row is None:
                 return None
-            return hydrate_rows(cls, meta.field_names, (row,))[0]
+            obj = hydrate_rows(cls, meta.field_names, (row,))[0]
+            cache_fill(ticket, obj)
+            return obj  # type: ignore[no-any-return]
         rows = await QuerySet(cls).filter(*args, **kwargs).limit(2).all()
         if len(rows) > 1:
             from matrx_orm.core.exceptions import MultipleObjectsReturned
@@ -226,7 +232,9 @@ class Model(RelationsMixin, ModelBase):
                 params = [value for i in chunk for value in rows[i].values()]
                 statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
         results = await cls._run_fetch(statements, f"{meta.name}.upsert()")
-        return hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+        upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+        await instances_changed(cls, upserted)
+        return upserted
 
     # -- bulk writes ------------------------------------------------------
     @classmethod
@@ -252,11 +260,14 @@ class Model(RelationsMixin, ModelBase):
             chunk = rows[start : start + size]
             statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
         if len(statements) == 1:
-            return await execute(
+            total = await execute(
                 meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
             )
-        counts = await run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
-        return sum(counts)  # type: ignore[arg-type]
+        else:
+            counts = await run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
+            total = sum(counts)  # type: ignore[arg-type]
+        await instances_changed(cls, objects)
+        return total
 
     @classmethod
     async def bulk_delete(cls, objects: Sequence[Any]) -> int:
@@ -271,7 +282,9 @@ class Model(RelationsMixin, ModelBase):
         else:
             query = compile_bulk_delete(meta, len(keys))
             params = [v for key in keys for v in key]
-        return await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
+        count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
+        await instances_changed(cls, keys, deleted=True)
+        return count
 
     @classmethod
     async def update_where(cls, filters: dict[str, Any], **updates: Any) -> dict[str, Any]:
@@ -331,6 +344,8 @@ class Model(RelationsMixin, ModelBase):
         query, params = compile_update(state, values)
         count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
         if count == 0:
+            # The row changed or vanished behind our back: whatever is cached for it is stale.
+            await instances_changed(type(self), [self])
             if version is not None:
                 raise StaleObjectError(
                     f"{meta.name} {self.pk!r} was changed by someone else (version {where[version.name]} is stale)",
@@ -344,6 +359,7 @@ class Model(RelationsMixin, ModelBase):
             )
         if version is not None:
             self.__dict__[version.name] = values[version.name]
+        await instances_changed(type(self), [self])
         return self
 
     async def delete(self) -> int:

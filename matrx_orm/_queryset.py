@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from matrx_orm._cache_hooks import returned_rows_changed, state_rows_changed
 from matrx_orm._executor import execute, fetch_all
 from matrx_orm._relations import prefetch_related_objects
 from matrx_orm.core.compiler import (
@@ -270,9 +271,12 @@ class QuerySet(Generic[M]):
         meta = state.meta
         prepared = prepare_update_values(meta, values)
         query, params = compile_update(state, prepared)
-        return await execute(
+        count = await execute(
             meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
         )
+        if count:
+            await state_rows_changed(state, updated=prepared)
+        return count
 
     async def update_returning(self, **values: Any) -> list[M]:
         """Update every matching row and return the updated rows as instances."""
@@ -283,16 +287,21 @@ class QuerySet(Generic[M]):
         rows = await fetch_all(
             meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
         )
-        return hydrate_rows(self.model, meta.field_names, rows)
+        updated = hydrate_rows(self.model, meta.field_names, rows)
+        await returned_rows_changed(state, updated, updated=prepared)
+        return updated
 
     async def delete(self) -> int:
         """Delete every matching row in one statement; return the row count."""
         state = self._state
         meta = state.meta
         query, params = compile_delete(state)
-        return await execute(
+        count = await execute(
             meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
         )
+        if count:
+            await state_rows_changed(state, deleted=True)
+        return count
 
     async def delete_returning(self) -> list[M]:
         """Delete every matching row and return the deleted rows as instances."""
@@ -302,4 +311,6 @@ class QuerySet(Generic[M]):
         rows = await fetch_all(
             meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
         )
-        return hydrate_rows(self.model, meta.field_names, rows)
+        deleted = hydrate_rows(self.model, meta.field_names, rows)
+        await returned_rows_changed(state, deleted, deleted=True)
+        return deleted

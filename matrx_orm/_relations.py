@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from matrx_orm._cache_hooks import junction_changed
 from matrx_orm._executor import execute, fetch_all, run_statements
 from matrx_orm.core.compat_async import MODE
 from matrx_orm.core.exceptions import ORMException, StateError
@@ -145,10 +146,13 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        return await execute(
+        count = await execute(
             self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            await junction_changed(rel)
+        return count
 
     async def remove_m2m(self, name: str, *items: Any) -> int:
         """Unlink instances or keys in one statement; return rows removed."""
@@ -157,10 +161,13 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        return await execute(
+        count = await execute(
             self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            await junction_changed(rel)
+        return count
 
     async def set_m2m(self, name: str, items: Sequence[Any]) -> None:
         """Make ``items`` exactly the related set, in one transaction (unlink the rest, link the new)."""
@@ -176,15 +183,19 @@ class RelationsMixin(RelatedCacheMixin):
             self._meta.database, statements,  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        await junction_changed(rel)
 
     async def clear_m2m(self, name: str) -> int:
         """Unlink every related instance; return rows removed."""
         rel, source_key = self._m2m_write_target(name, "clear_m2m()")
         forget_related(self, rel)
-        return await execute(
+        count = await execute(
             self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            await junction_changed(rel)
+        return count
 
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
         meta = self._meta  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from matrx_orm_sync._cache_hooks import junction_changed
 from matrx_orm_sync._executor import execute, fetch_all, run_statements
 from matrx_orm.core.compat_sync import MODE
 from matrx_orm.core.exceptions import ORMException, StateError
@@ -147,10 +148,13 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        return execute(
+        count = execute(
             self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            junction_changed(rel)
+        return count
 
     def remove_m2m(self, name: str, *items: Any) -> int:
         """Unlink instances or keys in one statement; return rows removed."""
@@ -159,10 +163,13 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        return execute(
+        count = execute(
             self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            junction_changed(rel)
+        return count
 
     def set_m2m(self, name: str, items: Sequence[Any]) -> None:
         """Make ``items`` exactly the related set, in one transaction (unlink the rest, link the new)."""
@@ -178,15 +185,19 @@ class RelationsMixin(RelatedCacheMixin):
             self._meta.database, statements,  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        junction_changed(rel)
 
     def clear_m2m(self, name: str) -> int:
         """Unlink every related instance; return rows removed."""
         rel, source_key = self._m2m_write_target(name, "clear_m2m()")
         forget_related(self, rel)
-        return execute(
+        count = execute(
             self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
             model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
         )
+        if count:
+            junction_changed(rel)
+        return count
 
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
         meta = self._meta  # type: ignore[attr-defined]

@@ -20,6 +20,8 @@ __all__ = [
     "run_coroutine",
     "awaitable_facade",
     "call_with_blocking_facade",
+    "spawn",
+    "join_background",
     "call_at_loop_exit",
 ]
 
@@ -84,6 +86,19 @@ async def call_with_blocking_facade(func: Any, obj: Any) -> Any:
     """
     facade = _BlockingFacade(obj, asyncio.get_running_loop())
     return await asyncio.to_thread(func, facade)
+
+
+def spawn(func: Any, *args: Any, name: str = "matrx-orm") -> Any:
+    """Start ``func(*args)`` in the background (a task on the running loop); return its handle."""
+    return asyncio.get_running_loop().create_task(func(*args), name=name)
+
+
+async def join_background(handle: Any, timeout: float) -> None:
+    """Wait up to ``timeout`` seconds for a background handle from ``spawn`` to finish (cancel it after)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(handle), timeout)
+    except asyncio.TimeoutError:
+        handle.cancel()
 
 
 _exit_guards: dict[Any, Any] = {}

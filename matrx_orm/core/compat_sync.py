@@ -17,6 +17,8 @@ __all__ = [
     "run_coroutine",
     "awaitable_facade",
     "call_with_blocking_facade",
+    "spawn",
+    "join_background",
     "call_at_loop_exit",
 ]
 
@@ -99,6 +101,18 @@ def awaitable_facade(obj: Any) -> Any:
 def call_with_blocking_facade(func: Any, obj: Any) -> Any:
     """Call the plain function ``func(obj)``: sync methods already block."""
     return func(obj)
+
+
+def spawn(func: Any, *args: Any, name: str = "matrx-orm") -> Any:
+    """Start ``func(*args)`` in the background (a daemon thread); return its handle."""
+    thread = threading.Thread(target=func, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def join_background(handle: Any, timeout: float) -> None:
+    """Wait up to ``timeout`` seconds for a background handle from ``spawn`` to finish."""
+    handle.join(timeout)
 
 
 _exit_registered: list[Any] = []

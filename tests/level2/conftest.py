@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from matrx_orm.core.cache_store import STORE
 from tests.models_async import SCHEMA_SQL, TABLES
 
 
@@ -21,6 +22,8 @@ def schema(admin_conn: psycopg.Connection) -> psycopg.Connection:
 def clean_tables(schema: psycopg.Connection) -> Iterator[psycopg.Connection]:
     """Empty every test table before each test and give the test a reader connection."""
     schema.execute("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE")
+    # TRUNCATE bypasses the ORM (and identities restart): start each test with an empty state cache.
+    STORE.clear_all()
     yield schema
 
 
