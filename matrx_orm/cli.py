@@ -34,7 +34,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="matrx-orm",
-    help="matrx-orm: PostgreSQL ORM tooling (migrations).",
+    help="matrx-orm: PostgreSQL ORM tooling (demo, migrations).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -153,6 +153,23 @@ def _split(values: list[str] | None) -> list[str]:
     for value in values or []:
         out += [part for part in value.replace(",", " ").split() if part]
     return out
+
+
+# ---------------------------------------------------------------- demo
+@app.command("demo")
+def demo_command(
+    embedded: bool = typer.Option(
+        False, "--embedded", help="Use a throwaway embedded PostgreSQL even when a server is configured."
+    ),
+) -> None:
+    """Tour matrx-orm on a throwaway database: models, tables, async and sync CRUD and queries."""
+    from matrx_orm.demo import run_demo
+
+    with _errors():
+        try:
+            run_demo(typer.echo, embedded=embedded)
+        except RuntimeError as exc:  # no server and no embedded fallback installed
+            raise _UserError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- options
