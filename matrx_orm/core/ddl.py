@@ -95,6 +95,12 @@ def _columns(columns: Iterable[str]) -> str:
     return ", ".join(c if "(" in c or " " in c else ddl_ident(c) for c in columns)
 
 
+def _names(columns: Iterable[str]) -> str:
+    # Constraint columns are always plain names (never expressions): always
+    # quoted, whatever characters they hold (spaces, quotes, ``;``...).
+    return ", ".join(ddl_ident(c) for c in columns)
+
+
 def sql_string_literal(text: str) -> str:
     """Return ``text`` as a standard SQL string literal (``'it''s'``)."""
     if "\x00" in text:
@@ -260,7 +266,7 @@ def table_from_model(meta: ModelMeta) -> TableSnapshot:
     seen_unique: set[tuple[str, ...]] = set()
     for field in meta.fields.values():
         if field.unique and not (field.primary_key and len(meta.pk_fields) == 1):
-            cols = (field.column,)
+            cols: tuple[str, ...] = (field.column,)
             if cols not in seen_unique:
                 seen_unique.add(cols)
                 table.uniques.append(UniqueSnapshot(constraint_name(meta.table_name, cols, "key"), cols))
@@ -383,9 +389,9 @@ def create_table_sql(table: TableSnapshot) -> str:
     lines = [column_sql(c) for c in table.columns.values()]
     if table.primary_key:
         name = table.primary_key_name or constraint_name(table.name, [], "pkey")
-        lines.append(f"CONSTRAINT {ddl_ident(name)} PRIMARY KEY ({_columns(table.primary_key)})")
+        lines.append(f"CONSTRAINT {ddl_ident(name)} PRIMARY KEY ({_names(table.primary_key)})")
     for unique in table.uniques:
-        lines.append(f"CONSTRAINT {ddl_ident(unique.name)} UNIQUE ({_columns(unique.columns)})")
+        lines.append(f"CONSTRAINT {ddl_ident(unique.name)} UNIQUE ({_names(unique.columns)})")
     for check in table.checks:
         lines.append(f"CONSTRAINT {ddl_ident(check.name)} {check.expression}")
     body = ",\n    ".join(lines)
@@ -461,7 +467,7 @@ def add_unique_sql(table: TableSnapshot, unique: UniqueSnapshot) -> str:
     """Return ``ADD CONSTRAINT ... UNIQUE``."""
     return (
         f"ALTER TABLE {table_ident(table.schema, table.name)} "
-        f"ADD CONSTRAINT {ddl_ident(unique.name)} UNIQUE ({_columns(unique.columns)})"
+        f"ADD CONSTRAINT {ddl_ident(unique.name)} UNIQUE ({_names(unique.columns)})"
     )
 
 
@@ -469,7 +475,7 @@ def add_primary_key_sql(table: TableSnapshot, columns: tuple[str, ...], name: st
     """Return ``ADD CONSTRAINT ... PRIMARY KEY``."""
     return (
         f"ALTER TABLE {table_ident(table.schema, table.name)} "
-        f"ADD CONSTRAINT {ddl_ident(name)} PRIMARY KEY ({_columns(columns)})"
+        f"ADD CONSTRAINT {ddl_ident(name)} PRIMARY KEY ({_names(columns)})"
     )
 
 
@@ -507,8 +513,8 @@ def add_foreign_key_sql(table: TableSnapshot, fk: ForeignKeySnapshot) -> str:
         actions += " DEFERRABLE INITIALLY DEFERRED"
     return (
         f"ALTER TABLE {table_ident(table.schema, table.name)} ADD CONSTRAINT {ddl_ident(fk.name)} "
-        f"FOREIGN KEY ({_columns(fk.columns)}) REFERENCES {table_ident(fk.ref_schema, fk.ref_table)} "
-        f"({_columns(fk.ref_columns)}){actions}"
+        f"FOREIGN KEY ({_names(fk.columns)}) REFERENCES {table_ident(fk.ref_schema, fk.ref_table)} "
+        f"({_names(fk.ref_columns)}){actions}"
     )
 
 

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from matrx_orm.core import ddl
 from matrx_orm.core.schema_snapshot import (
     DEFAULT_SCHEMA,
     ColumnSnapshot,
     ForeignKeySnapshot,
-    IndexSnapshot,
     SchemaSnapshot,
     TableSnapshot,
-    UniqueSnapshot,
 )
 from matrx_orm.core.table_filter import TableFilter, warn_cross_scope_fk
 
@@ -78,9 +76,6 @@ def scope_schemas(model: SchemaSnapshot, schema: str | Iterable[str] | None) -> 
         return set(schema)
     found = {t.schema for t in model.tables.values()}
     return found or {DEFAULT_SCHEMA}
-
-
-_FK_ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 
 
 def _fk_label(table: TableSnapshot, fk: ForeignKeySnapshot) -> str:

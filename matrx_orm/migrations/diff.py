@@ -56,7 +56,8 @@ def select_models(database: str, models: ModelsArg = None) -> list[ModelMeta]:
         for item in items:
             if isinstance(item, ModuleType):
                 metas += [
-                    v._meta for v in vars(item).values()
+                    v.__dict__["_meta"]
+                    for v in vars(item).values()
                     if isinstance(v, type) and isinstance(v.__dict__.get("_meta"), ModelMeta)
                 ]
             else:

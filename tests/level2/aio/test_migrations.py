@@ -699,3 +699,66 @@ async def test_migrate_and_rebuild_runs_the_rebuild_step_after_migrating(mig):
     applied = await migrate_and_rebuild(mig.name, mig.dir, output_dir="./database/main", rebuild=rebuild)
     assert applied == ["0001_r"]
     assert calls == [(mig.name, "./database/main", True)]
+
+
+async def test_specs_migration_file_example_runs_as_written(mig):
+    write_migration(mig.dir, "0001_initial", '''
+        """Users."""
+
+        dependencies = []
+
+        async def up(db):
+            await db.execute('CREATE TABLE "user" (id UUID PRIMARY KEY DEFAULT gen_random_uuid())')
+
+        async def down(db):
+            await db.execute('DROP TABLE IF EXISTS "user"')
+    ''')
+    write_migration(mig.dir, "0002_create_posts", '''
+        """Create posts table."""
+
+        dependencies = ["0001_initial"]
+
+        async def up(db):
+            await db.execute("""
+                CREATE TABLE post (
+                    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+                    title VARCHAR(200) NOT NULL,
+                    body TEXT,
+                    author_id UUID NOT NULL REFERENCES "user"(id) ON DELETE CASCADE,
+                    is_published BOOLEAN DEFAULT false,
+                    created_at TIMESTAMPTZ DEFAULT now()
+                )
+            """)
+            await db.execute("""
+                CREATE INDEX idx_post_author ON post (author_id)
+            """)
+
+        async def down(db):
+            await db.execute("DROP TABLE IF EXISTS post")
+    ''')
+    applied = await migrate(mig.name, mig.dir)
+    assert applied == ["0001_initial", "0002_create_posts"]
+    assert mig.columns("post")["is_published"] == ("boolean", "YES", "false")
+    assert mig.query("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_post_author'") == [
+        ("CREATE INDEX idx_post_author ON public.post USING btree (author_id)",)
+    ]
+    rolled_back = await rollback(mig.name, mig.dir, steps=1)
+    assert rolled_back == ["0002_create_posts"]
+    assert mig.tables() == ["_matrx_migrations", "user"]
+
+
+async def test_per_migration_statement_timeout(mig):
+    write_migration(mig.dir, "0001_slow", '''
+        """Too slow for its own timeout."""
+
+        dependencies = []
+        statement_timeout = "200ms"
+
+        async def up(db):
+            await db.execute("CREATE TABLE mig_slow (id INTEGER)")
+            await db.execute("SELECT pg_sleep(2)")
+    ''')
+    with pytest.raises(MigrationError, match="statement timeout"):
+        await migrate(mig.name, mig.dir)
+    assert mig.tables() == ["_matrx_migrations"]
+    assert mig.applied() == []
