@@ -179,8 +179,8 @@ def _sync_tour(out: _Printer) -> None:
         SyncPost.filter(views__lt=50).order_by("views").values_list("title", flat=True),
     )
     out.step(
-        'SyncPost.filter(tags__contains=["python"]).first()',
-        SyncPost.filter(tags__contains=["python"]).first(),
+        'SyncPost.filter(title__startswith="Async").first().tags',
+        SyncPost.filter(title__startswith="Async").first().tags,
     )
     out.step(
         'SyncUser.filter(username__in=["alice", "dave"]).order_by("username").values_list("username", flat=True)',
