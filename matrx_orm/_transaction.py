@@ -8,8 +8,8 @@ block commits, so caches never learn data that was rolled back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,7 +19,7 @@ from matrx_orm._pool import get_pool
 from matrx_orm.core.config import resolve_database_name
 from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
 
-__all__ = ["transaction", "bound_connection", "on_commit", "in_transaction"]
+__all__ = ["transaction", "bound_connection", "on_commit", "in_transaction", "bind_transaction"]
 
 
 class _TxState:
@@ -88,3 +88,20 @@ async def transaction(database: str | None = None) -> AsyncIterator[AsyncConnect
         raise map_db_error(error, operation="transaction") from error
     for callback in state.callbacks:
         callback()
+
+
+@contextmanager
+def bind_transaction(database: str | None, conn: AsyncConnection[Any]) -> Iterator[list[Callable[[], Any]]]:
+    """Make ORM calls for ``database`` in this context use ``conn``, whose transaction the caller owns.
+
+    Used by the migration runner so a data migration's ORM calls join the
+    migration's transaction. Yields the list of ``on_commit`` callbacks
+    registered meanwhile; the caller runs them once it has committed.
+    """
+    name = resolve_database_name(database)
+    state = _TxState(conn)
+    token = _active.set({**(_active.get() or {}), name: state})
+    try:
+        yield state.callbacks
+    finally:
+        _active.reset(token)

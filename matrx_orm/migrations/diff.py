@@ -110,8 +110,20 @@ class SchemaDiff:
         self.models = models
 
     def model_snapshot(self) -> SchemaSnapshot:
-        """Return the schema the selected models declare."""
-        return models_snapshot(select_models(self.database, self.models))
+        """Return the schema the selected models declare.
+
+        Raises MigrationError when no model is selected: diffing nothing against
+        a live schema would propose dropping every table (usually the models'
+        module was simply not imported).
+        """
+        metas = select_models(self.database, self.models)
+        if not metas:
+            raise MigrationError(
+                f"no models found for database {self.database!r}: import the modules that declare them "
+                "(CLI: --config / --models, or [tool.matrx-orm] in pyproject.toml), or pass models=",
+                operation="makemigrations",
+            )
+        return models_snapshot(metas)
 
     async def live_snapshot(self, model: SchemaSnapshot | None = None) -> SchemaSnapshot:
         """Return the live schema of the schemas this diff covers."""

@@ -31,6 +31,7 @@ from typing import Any
 from psycopg import Connection, errors
 
 from matrx_orm_sync._pool import raw_connection
+from matrx_orm_sync._transaction import bind_transaction
 from matrx_orm.core.compat_sync import awaitable_facade, call_with_blocking_facade, run_coroutine
 from matrx_orm.core.config import resolve_database_name
 from matrx_orm.core.exceptions import MigrationError, ORMException
@@ -141,21 +142,10 @@ class MigrationRunner:
         started = time.perf_counter()
         db = MigrationDB(self.database, connection=conn)
         try:
-            with conn.transaction():
-                if migration.lock_timeout is not None:
-                    conn.execute("SELECT set_config('lock_timeout', %s, true)", [_pg_duration(migration.lock_timeout)])
-                if migration.statement_timeout is not None:
-                    conn.execute(
-                        "SELECT set_config('statement_timeout', %s, true)", [_pg_duration(migration.statement_timeout)]
-                    )
-                _call_migration_function(func, db)
-                if direction == "up":
-                    conn.execute(
-                        "INSERT INTO _matrx_migrations (name, checksum) VALUES (%s, %s)",
-                        [migration.name, migration.checksum],
-                    )
-                else:
-                    conn.execute("DELETE FROM _matrx_migrations WHERE name = %s", [migration.name])
+            # ORM calls inside the migration (data migrations) join its transaction.
+            with bind_transaction(self.database, conn) as callbacks:
+                with conn.transaction():
+                    self._run_body(conn, migration, func, db, direction)
         except Exception as exc:
             verb = "apply" if direction == "up" else "roll back"
             reason = exc.message if isinstance(exc, ORMException) else f"{type(exc).__name__}: {exc}"
@@ -167,7 +157,24 @@ class MigrationRunner:
                 migration=migration.name,
                 file=str(migration.path),
             ) from exc
+        for callback in callbacks:
+            callback()
         self._report("done", migration.name, time.perf_counter() - started)
+
+    def _run_body(
+        self, conn: Connection[Any], migration: MigrationFile, func: Callable[..., Any], db: MigrationDB, direction: str
+    ) -> None:
+        if migration.lock_timeout is not None:
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [_pg_duration(migration.lock_timeout)])
+        if migration.statement_timeout is not None:
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", [_pg_duration(migration.statement_timeout)])
+        _call_migration_function(func, db)
+        if direction == "up":
+            conn.execute(
+                "INSERT INTO _matrx_migrations (name, checksum) VALUES (%s, %s)", [migration.name, migration.checksum]
+            )
+        else:
+            conn.execute("DELETE FROM _matrx_migrations WHERE name = %s", [migration.name])
 
     # -- public operations ------------------------------------------------
     def migrate(self, *, allow_destructive: bool = False) -> list[str]:

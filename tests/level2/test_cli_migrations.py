@@ -181,6 +181,13 @@ def test_errors_are_one_line_and_exit_non_zero(mig):
 
 
 def test_destructive_migration_needs_allow_destructive_flag(mig):
+    name = mig.name
+
+    class CliKeepE(Model):
+        id = AutoField()
+        _table_name = "keep"
+        _database = name
+
     mig.query("CREATE TABLE old_table (id INTEGER)")
     result = run("makemigrations", "--database", mig.name, "--dir", mig.dir)
     assert result.exit_code == 0, result.output
@@ -190,7 +197,15 @@ def test_destructive_migration_needs_allow_destructive_flag(mig):
     assert "old_table" in mig.tables()
     result = run("migrate", "--database", mig.name, "--dir", mig.dir, "--allow-destructive")
     assert result.exit_code == 0, result.output
-    assert "old_table" not in mig.tables()
+    assert mig.tables() == ["_matrx_migrations", "keep"]
+
+
+def test_makemigrations_without_models_is_an_error_not_a_drop_everything_migration(mig):
+    mig.query("CREATE TABLE precious (id INTEGER)")
+    result = run("makemigrations", "--database", mig.name, "--dir", mig.dir)
+    assert result.exit_code == 1
+    assert f"Error: no models found for database '{mig.name}'" in result.output
+    assert not mig.dir.exists()
 
 
 def test_dsn_registers_the_database_and_never_prints_the_password(mig):
