@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from matrx_orm._cache_hooks import returned_rows_changed, state_rows_changed
 from matrx_orm._executor import execute, fetch_all
+from matrx_orm._queryset_extras import QuerySetExtras
 from matrx_orm._relations import prefetch_related_objects
 from matrx_orm.core.compiler import (
     compile_count,
@@ -20,9 +21,18 @@ from matrx_orm.core.compiler import (
     compile_select,
     compile_update,
 )
-from matrx_orm.core.exceptions import DoesNotExist, MultipleObjectsReturned, ParameterError
+from matrx_orm.core.exceptions import ConfigurationError, DoesNotExist, MultipleObjectsReturned, ParameterError
+from matrx_orm.core.extended_query import (
+    annotation_names,
+    attach_annotations,
+    distinct_on_state,
+    filter_state,
+    has_ext,
+    order_state,
+    split_annotation_values,
+)
 from matrx_orm.core.hydrate import convert_values, hydrate_rows
-from matrx_orm.core.query_state import QueryState, build_where, parse_order
+from matrx_orm.core.query_state import QueryState
 from matrx_orm.core.relations import hydrate_select_related, parse_prefetch_related, parse_select_related
 from matrx_orm.core.write_prep import prepare_update_values
 
@@ -40,14 +50,19 @@ def _non_negative_int(model: str, method: str, value: Any) -> int:
     return value
 
 
-class QuerySet(Generic[M]):
+class QuerySet(QuerySetExtras, Generic[M]):
     """A lazy query over one model's table."""
 
     __slots__ = ("model", "_state")
 
     def __init__(self, model: type[M], state: QueryState | None = None) -> None:
         self.model = model
-        self._state = state if state is not None else QueryState(model._meta)  # type: ignore[attr-defined]
+        if state is None:
+            meta = model._meta  # type: ignore[attr-defined]
+            if meta.abstract:
+                raise ConfigurationError(f"{meta.name} is abstract: it has no table to query", model=meta.name)
+            state = QueryState(meta)
+        self._state = state
 
     # -- building ---------------------------------------------------------
     def _with(self, state: QueryState) -> Self:
@@ -59,16 +74,16 @@ class QuerySet(Generic[M]):
         return self._state
 
     def filter(self, *args: Any, **kwargs: Any) -> Self:
-        """Return a queryset narrowed by ``Q`` objects and ``field__lookup=value`` filters."""
-        return self._with(self._state.add_where(build_where(self._state.meta, args, kwargs)))
+        """Return a queryset narrowed by ``Q`` objects, boolean expressions and ``field__lookup=value`` filters."""
+        return self._with(filter_state(self._state, args, kwargs))
 
     def exclude(self, *args: Any, **kwargs: Any) -> Self:
         """Return a queryset without the rows matching the filters."""
-        return self._with(self._state.add_where(build_where(self._state.meta, args, kwargs, negated=True)))
+        return self._with(filter_state(self._state, args, kwargs, negated=True))
 
-    def order_by(self, *names: str) -> Self:
-        """Return a queryset ordered by ``names`` (``"-name"`` for descending)."""
-        return self._with(self._state.clone(order_by=parse_order(self._state.meta, names)))
+    def order_by(self, *names: Any) -> Self:
+        """Return a queryset ordered by ``names`` (``"-name"`` for descending) or expressions (``F("x").desc()``)."""
+        return self._with(order_state(self._state, names))
 
     def limit(self, n: int) -> Self:
         """Return a queryset of at most ``n`` rows."""
@@ -110,8 +125,10 @@ class QuerySet(Generic[M]):
         merged = self._state.prefetch_related + tuple(p for p in paths if p not in self._state.prefetch_related)
         return self._with(self._state.clone(prefetch_related=merged))
 
-    def distinct(self) -> Self:
-        """Return a queryset with duplicate rows removed."""
+    def distinct(self, *fields: Any) -> Self:
+        """Return a queryset with duplicate rows removed (``distinct("a", "b")``: PostgreSQL ``DISTINCT ON``)."""
+        if fields:
+            return self._with(distinct_on_state(self._state, fields))
         return self._with(self._state.clone(distinct=True))
 
     def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False, of: tuple[str, ...] = ()) -> Self:
@@ -160,11 +177,16 @@ class QuerySet(Generic[M]):
         rows = await fetch_all(
             meta.database, query, params, model=meta.name, operation="QuerySet.all()", filters=state.filters_repr
         )
+        annotated = annotation_names(state)
+        if annotated:
+            rows, extras = split_annotation_values(state, annotated, rows)
         names = meta.field_names if state.fields is None else state.fields
         if state.select_related:
             objs = hydrate_select_related(self.model, state, rows)
         else:
             objs = hydrate_rows(self.model, names, rows)
+        if annotated:
+            attach_annotations(objs, annotated, extras)
         if state.prefetch_related and objs:
             await prefetch_related_objects(objs, *state.prefetch_related)
         return objs
@@ -233,9 +255,16 @@ class QuerySet(Generic[M]):
         )
         return bool(rows[0][0])
 
-    async def values(self, *fields: str) -> list[dict[str, Any]]:
-        """Return the matching rows as dicts of ``fields`` (all fields by default)."""
+    async def values(self, *fields: str, **expressions: Any) -> list[dict[str, Any]]:
+        """Return the matching rows as dicts of ``fields`` (all fields by default).
+
+        Names may be annotations and ``__`` paths (``author__username``,
+        ``created_at__year``); keyword arguments are expressions
+        (``values("status", n=Count())`` groups by ``status``).
+        """
         state = self._state
+        if expressions or has_ext(state) or any("__" in f for f in fields):
+            return await self._values_extended(fields, expressions, "dicts")
         meta = state.meta
         names = tuple(meta.field(f).name for f in fields) if fields else (state.fields or meta.field_names)
         query, params = compile_select(state.clone(fields=names))
@@ -246,9 +275,11 @@ class QuerySet(Generic[M]):
             return [convert_values(meta, names, row) for row in rows]
         return [dict(zip(names, row)) for row in rows]
 
-    async def values_list(self, *fields: str, flat: bool = False) -> list[Any]:
+    async def values_list(self, *fields: str, flat: bool = False, **expressions: Any) -> list[Any]:
         """Return the matching rows as tuples (or bare values with ``flat=True`` and one field)."""
         state = self._state
+        if expressions or has_ext(state) or any("__" in f for f in fields):
+            return await self._values_extended(fields, expressions, "flat" if flat else "tuples")
         meta = state.meta
         if flat and len(fields) != 1:
             raise ParameterError(f"{meta.name}.values_list(flat=True) needs exactly one field", model=meta.name)

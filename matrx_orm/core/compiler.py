@@ -17,6 +17,7 @@ from matrx_orm.core.exceptions import ParameterError
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.naming import quote_ident
 from matrx_orm.core.query_state import Condition, QueryState, WhereNode
+from matrx_orm.core.transforms import render_condition_sql
 
 __all__ = [
     "SQLCompiler",
@@ -85,6 +86,10 @@ class SQLCompiler:
 
     def condition_sql(self, cond: Condition, params: list[Any] | None) -> str:
         """Render a condition; when ``params`` is a list, append its values to it."""
+        render = getattr(cond, "render", None)
+        if render is not None:
+            # Conditions that render themselves (filters on annotations, boolean expressions).
+            return render(self, params)  # type: ignore[no-any-return]
         if len(cond.path) > 1:
             for hook in self.relation_condition_hooks:
                 rendered = hook(self, cond, params)
@@ -99,12 +104,9 @@ class SQLCompiler:
     def render_lookup(self, column: str, cond: Condition, params: list[Any] | None) -> str:
         """Render ``cond``'s lookup against an already-resolved column SQL."""
         value = cond.value
-        as_sql = getattr(value, "as_sql", None)
-        if as_sql is not None:
-            expr_sql, expr_params = as_sql(self)
-            if params is not None:
-                params.extend(expr_params)
-            return cond.lookup.sql(column, cond.field, None).replace("%s", expr_sql, 1)
+        if getattr(value, "as_sql", None) is not None or getattr(cond.field, "transforms", None):
+            # Expression values and transform chains (created_at__year, data__key).
+            return render_condition_sql(self, column, [], cond, params)
         if params is not None:
             params.extend(cond.lookup.params(value))
         return cond.lookup.sql(column, cond.field, cond.lookup.shape(value))
@@ -220,8 +222,28 @@ class SQLCompiler:
         )
 
 
+def _extended(state: QueryState) -> Any:
+    """Return the extended-query compiler module when ``state`` uses annotations, grouping, CTEs...
+
+    Those states are compiled by ``core.extended_query`` (which builds on
+    ``SQLCompiler``); plain states never pay for it.
+    """
+    if state.extra and EXTENDED_KEY in state.extra:
+        from matrx_orm.core import extended_query
+
+        return extended_query
+    return None
+
+
+#: Key of ``QueryState.extra`` holding the extended-query features (see ``core.extended_query``).
+EXTENDED_KEY = "query_ext"
+
+
 def compile_select(state: QueryState) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` for a SELECT of the state's rows."""
+    ext = _extended(state)
+    if ext is not None:
+        return ext.compile_select(state)  # type: ignore[no-any-return]
     compiler = SQLCompiler(state)
     text = _cached(("select", state.shape()), compiler.select)
     return text, compiler.where_params() + compiler.tail_params()
@@ -233,6 +255,9 @@ def _bare(state: QueryState) -> QueryState:
 
 def compile_count(state: QueryState) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` counting the state's rows (respecting limit/offset)."""
+    ext = _extended(state)
+    if ext is not None:
+        return ext.compile_count(state)  # type: ignore[no-any-return]
     if state.limit is not None or state.offset is not None or state.distinct:
         inner = SQLCompiler(state.clone(select_related=(), prefetch_related=()))
 
@@ -251,6 +276,9 @@ def compile_count(state: QueryState) -> tuple[str, list[Any]]:
 
 def compile_exists(state: QueryState) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` answering whether any row matches."""
+    ext = _extended(state)
+    if ext is not None:
+        return ext.compile_exists(state)  # type: ignore[no-any-return]
     compiler = SQLCompiler(_bare(state).clone(limit=None, offset=None))
     text = _cached(
         ("exists", compiler.state.shape()),
@@ -275,6 +303,9 @@ def compile_update(
     in SQL, so the update is atomic in the database.
     """
     _restricted(state, "update")
+    ext = _extended(state)
+    if ext is not None:
+        return ext.compile_update(state, values, returning=returning)  # type: ignore[no-any-return]
     meta = state.meta
     if not values:
         raise ParameterError(f"{meta.name}.update() needs at least one field", model=meta.name)
@@ -310,6 +341,9 @@ def compile_update(
 def compile_delete(state: QueryState, *, returning: bool = False) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` deleting the state's rows."""
     _restricted(state, "delete")
+    ext = _extended(state)
+    if ext is not None:
+        return ext.compile_delete(state, returning=returning)  # type: ignore[no-any-return]
     compiler = SQLCompiler(_bare(state))
     meta = state.meta
 

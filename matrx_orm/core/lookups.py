@@ -132,6 +132,10 @@ class In(Lookup):
     def params(self, prepared: Any) -> list[Any]:
         return [prepared[0]]
 
+    def expression_sql(self, lhs: str, field: Field, rhs: str, value: Any) -> str:
+        """Return ``lhs IN (SELECT ...)`` for a subquery, ``lhs = ANY(array expression)`` otherwise."""
+        return f"{lhs} IN {rhs}" if getattr(value, "is_subquery", False) else f"{lhs} = ANY({rhs})"
+
 
 class IsNull(Lookup):
     """``field__isnull=True/False``."""
@@ -220,3 +224,8 @@ for _cls in (Exact, NotEqual, GreaterThan, GreaterThanOrEqual, LessThan, LessTha
 def get_lookup(name: str) -> Lookup | None:
     """Return the lookup registered under ``name``, or None."""
     return LOOKUPS.get(name)
+
+
+# PostgreSQL lookups (containment, keys, ranges, regex, search...) register
+# themselves, replacing ``contains`` with a version that dispatches on the field.
+from matrx_orm.core import pg_lookups  # noqa: E402,F401

@@ -14,6 +14,7 @@ from matrx_orm.core.exceptions import FieldError, ParameterError
 from matrx_orm.core.fields import Field
 from matrx_orm.core.lookups import LOOKUPS, Lookup
 from matrx_orm.core.model_meta import ModelMeta
+from matrx_orm.core.transforms import resolve_transforms, transforms_shape
 
 __all__ = ["Q", "Condition", "WhereNode", "QueryState", "build_where", "resolve_filter_key"]
 
@@ -64,10 +65,12 @@ class Condition:
 
     def shape(self) -> Hashable:
         value = self.value
+        # A transform chain (``created_at__year``) rides on the field; it changes the SQL.
+        path: Hashable = self.path if getattr(self.field, "transforms", None) is None else (self.path, transforms_shape(self.field))
         as_sql = getattr(value, "as_sql", None)
         if as_sql is not None:
-            return (self.path, self.lookup.name, "expr", value.shape())
-        return (self.path, self.lookup.name, self.lookup.shape(value))
+            return (path, self.lookup.name, "expr", value.shape())
+        return (path, self.lookup.name, self.lookup.shape(value))
 
     def __repr__(self) -> str:
         return f"Condition({self.key}={self.value!r})"
@@ -112,13 +115,25 @@ def resolve_filter_key(meta: ModelMeta, key: str) -> tuple[tuple[str, ...], Fiel
     if len(parts) > 1 and parts[-1] in LOOKUPS:
         lookup_name = parts.pop()
     for resolver in _path_resolvers:
-        resolved = resolver(meta, parts)
+        try:
+            resolved = resolver(meta, parts)
+        except (FieldError, ParameterError):
+            # Maybe a relation path followed by transforms (author__created_at__year).
+            transformed = _resolve_relation_transforms(meta, resolver, parts, lookup_name, key)
+            if transformed is None:
+                raise
+            return transformed
         if resolved is not None:
             path, field = resolved
             return path, field, LOOKUPS[lookup_name]
     if len(parts) == 1:
         field = meta.field(parts[0])
         return (field.name,), field, LOOKUPS[lookup_name]
+    # A field followed by transforms: created_at__year, data__owner__name, tags__0.
+    if parts[0] in meta.fields or parts[0] == "pk":
+        base = meta.field(parts[0])
+        out, lookup = resolve_transforms(meta.name, base, parts[1:], lookup_name, key)
+        return (base.name,), out, lookup
     # Either an unknown lookup on a known field, or an unknown relation.
     if parts[0] in meta.fields or parts[0] == "pk":
         raise ParameterError(
@@ -135,11 +150,33 @@ def resolve_filter_key(meta: ModelMeta, key: str) -> tuple[tuple[str, ...], Fiel
     )
 
 
+def _resolve_relation_transforms(
+    meta: ModelMeta, resolver: Any, parts: list[str], lookup_name: str, key: str
+) -> tuple[tuple[str, ...], Field, Lookup] | None:
+    """Resolve the longest relation-path prefix of ``parts`` and the rest as transforms, or None."""
+    for cut in range(len(parts) - 1, 1, -1):
+        try:
+            resolved = resolver(meta, parts[:cut])
+        except (FieldError, ParameterError):
+            continue
+        if resolved is None:
+            return None
+        path, field = resolved
+        try:
+            out, lookup = resolve_transforms(meta.name, field, parts[cut:], lookup_name, key)
+        except ParameterError:
+            return None
+        return path, out, lookup
+    return None
+
+
 def build_condition(meta: ModelMeta, key: str, value: Any) -> Condition:
     """Parse one ``key=value`` filter into a validated Condition."""
     path, field, lookup = resolve_filter_key(meta, key)
     if getattr(value, "as_sql", None) is not None:
-        prepared = value
+        # Expressions (F, Subquery, a queryset...) validate their names against the model now.
+        resolve = getattr(value, "resolve_expression", None)
+        prepared = resolve(meta) if resolve is not None else value
     else:
         prepared = lookup.prepare(field, value)
     return Condition(path, field, lookup, prepared, key)
