@@ -111,11 +111,17 @@ class SQLCompiler:
             params.extend(cond.lookup.params(value))
         return cond.lookup.sql(column, cond.field, cond.lookup.shape(value))
 
-    def where_sql(self, node: WhereNode | Condition, params: list[Any] | None) -> str:
-        """Render a WHERE tree."""
+    def where_sql(self, node: WhereNode | Condition, params: list[Any] | None, negated: bool = False) -> str:
+        """Render a WHERE tree (``negated``: under a NOT, where NULL must count as "no match")."""
         if isinstance(node, Condition):
-            return self.condition_sql(node, params)
-        parts = [self.where_sql(child, params) for child in node.children]
+            text = self.condition_sql(node, params)
+            if negated:
+                guard = self.null_guard(node)
+                if guard is not None:
+                    return f"({text} AND {guard} IS NOT NULL)"
+            return text
+        negated = negated or node.negated
+        parts = [self.where_sql(child, params, negated) for child in node.children]
         if len(parts) == 1:
             text = parts[0]
             return f"NOT ({text})" if node.negated else text
@@ -123,6 +129,25 @@ class SQLCompiler:
         if node.negated:
             return f"NOT ({joined})"
         return joined if node.connector == "AND" else f"({joined})"
+
+    def null_guard(self, cond: Condition) -> str | None:
+        """Return the column to test for NULL when ``cond`` is negated, or None.
+
+        ``NOT (col = 'x')`` is NULL, not true, on a row whose ``col`` is NULL, so
+        ``exclude(col='x')`` would also drop those rows; guarding the condition
+        with ``col IS NOT NULL`` makes ``exclude`` the exact complement of ``filter``.
+        """
+        field = cond.field
+        if (
+            not field.null
+            or len(cond.path) != 1
+            or getattr(cond, "render", None) is not None
+            or getattr(field, "transforms", None)
+            or getattr(cond.value, "as_sql", None) is not None
+            or cond.lookup.null_safe(cond.value)
+        ):
+            return None
+        return self.column(cond.path[0])
 
     def where_params(self) -> list[Any]:
         """Return the WHERE parameters in rendering order."""

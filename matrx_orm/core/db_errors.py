@@ -53,9 +53,16 @@ def map_db_error(
         cls = exc.IntegrityError
     elif isinstance(error, (PoolTimeout, TooManyRequests)):
         cls = exc.ConnectionError
-    elif isinstance(error, (pg_errors.InFailedSqlTransaction, pg_errors.TransactionRollback)):
+    elif isinstance(error, (pg_errors.InFailedSqlTransaction, pg_errors.TransactionRollback)) or (
+        sqlstate or ""
+    ).startswith("40"):
+        # Class 40 (serialization failure, deadlock) are OperationalErrors in psycopg, not connection errors.
         cls = exc.TransactionError
-    elif isinstance(error, psycopg.OperationalError) and not isinstance(error, pg_errors.QueryCanceled):
+    elif isinstance(error, psycopg.OperationalError) and (
+        not sqlstate or sqlstate.startswith("08") or sqlstate.startswith("57P")
+    ):
+        # No SQLSTATE (client side), connection exceptions, server shutting down. Not e.g.
+        # lock_not_available (55P03) or statement timeouts (57014), which are query errors.
         cls = exc.ConnectionError
     elif isinstance(error, (pg_errors.UndefinedTable, pg_errors.UndefinedColumn, pg_errors.SyntaxError)):
         cls = exc.QueryError

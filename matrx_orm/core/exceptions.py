@@ -95,6 +95,17 @@ class ORMException(Exception):
             self.details.setdefault(key, value)
         return self
 
+    def with_value(self, value: Any) -> ORMException:
+        """Name the offending ``value`` in the message and details (unless already named)."""
+        if "value" not in self.details:
+            shown = repr(value)
+            if len(shown) > 200:
+                shown = shown[:200] + "..."
+            self.details["value"] = shown
+            self.message = f"{self.message}; got {shown}"
+            self.args = (self.message,)
+        return self
+
     def __str__(self) -> str:
         where = self.model or "ORM"
         if self.operation:
@@ -109,7 +120,7 @@ class ORMException(Exception):
             context.append((key, value))
         if context:
             lines += ["", "Context:"]
-            width = max(len(k) for k, _ in context) + 2
+            width = max(len(k) for k, _ in context) + 1  # 'filters: {...}', values aligned as in SPEC
             for key, value in context:
                 lines.append(f"  {(key + ':').ljust(width)} {_short(value)}")
         lines.append(_RULE)
@@ -224,7 +235,7 @@ class ParameterError(ORMException):
     default_message = "Invalid parameter"
 
 
-class UnknownDatabaseError(DatabaseError):
+class UnknownDatabaseError(ORMException):  # SPEC: a direct child of ORMException
     """An unexpected database error, with the full context attached."""
 
     default_message = "Unexpected database error"

@@ -72,6 +72,17 @@ class _NotProvided:
     def __bool__(self) -> bool:
         return False
 
+    # A singleton: fields inherited from an abstract base are deep-copied, and
+    # ``default is NOT_PROVIDED`` must stay true for the copies.
+    def __copy__(self) -> _NotProvided:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NotProvided:
+        return self
+
+    def __reduce__(self) -> str:
+        return "NOT_PROVIDED"
+
 
 NOT_PROVIDED: Any = _NotProvided()
 
@@ -708,7 +719,8 @@ class JSONField(Field):
         super().validate(value)
         if value is not None:
             try:
-                json.dumps(value)
+                # allow_nan=False: NaN/Infinity are not JSON and PostgreSQL rejects them.
+                json.dumps(value, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise self.fail(value, f"not JSON-serialisable: {exc}") from exc
 
@@ -1057,6 +1069,12 @@ class ForeignKey(Field):
 
     def validate(self, value: Any) -> None:
         Field.validate(self, value)
+        if value is not None:
+            # The column holds the target's values: its max_length / range apply here.
+            try:
+                self.target_field().validate(value)
+            except ValidationError as exc:
+                raise self.fail(value, exc.message.split(": ", 1)[-1].rsplit(" (got ", 1)[0]) from None
 
     def prep(self, value: Any) -> Any:
         return self.target_field().prep(value)

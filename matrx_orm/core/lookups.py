@@ -51,6 +51,10 @@ class Lookup:
         """Return the bound parameters for the prepared value."""
         return [prepared]
 
+    def null_safe(self, prepared: Any) -> bool:
+        """Return True when the SQL is never NULL, even on a NULL column (``exclude`` relies on it)."""
+        return False
+
 
 class Exact(Lookup):
     """``field=value``; ``field=None`` is ``IS NULL``."""
@@ -69,6 +73,9 @@ class Exact(Lookup):
     def params(self, prepared: Any) -> list[Any]:
         return [] if prepared is None else [prepared]
 
+    def null_safe(self, prepared: Any) -> bool:
+        return prepared is None
+
 
 class NotEqual(Lookup):
     """``field__ne=value``: ``IS DISTINCT FROM``, so rows holding NULL are kept."""
@@ -86,6 +93,9 @@ class NotEqual(Lookup):
 
     def params(self, prepared: Any) -> list[Any]:
         return [] if prepared is None else [prepared]
+
+    def null_safe(self, prepared: Any) -> bool:
+        return True
 
 
 class GreaterThan(Lookup):
@@ -132,6 +142,9 @@ class In(Lookup):
     def params(self, prepared: Any) -> list[Any]:
         return [prepared[0]]
 
+    def null_safe(self, prepared: Any) -> bool:
+        return bool(prepared[1])
+
     def expression_sql(self, lhs: str, field: Field, rhs: str, value: Any) -> str:
         """Return ``lhs IN (SELECT ...)`` for a subquery, ``lhs = ANY(array expression)`` otherwise."""
         return f"{lhs} IN {rhs}" if getattr(value, "is_subquery", False) else f"{lhs} = ANY({rhs})"
@@ -160,6 +173,9 @@ class IsNull(Lookup):
 
     def params(self, prepared: Any) -> list[Any]:
         return []
+
+    def null_safe(self, prepared: Any) -> bool:
+        return True
 
 
 class _Like(Lookup):

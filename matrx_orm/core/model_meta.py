@@ -225,8 +225,7 @@ class ModelBase(metaclass=ModelMetaclass):
                 f"{meta.name} has no field {unknown!r}; fields are: {', '.join(meta.fields)}",
                 model=meta.name,
                 field=unknown,
-                value=repr(kwargs[unknown])[:200],
-            )
+            ).with_value(kwargs[unknown])
         self._persisted = False
 
     @property
@@ -281,9 +280,15 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     PostgreSQL's own defaults (identity, ``now()``) apply.
     """
     out: dict[str, Any] = {}
-    for key in data:
-        if key not in meta.fields:
-            meta.field(key)  # raises FieldError naming model and field
+    if any(key not in meta.fields for key in data):
+        # Accept "pk" and column names; anything else raises naming model, field and value.
+        renamed: dict[str, Any] = {}
+        for key, value in data.items():
+            try:
+                renamed[meta.field(key).name] = value
+            except FieldError as exc:
+                raise exc.with_value(value) from None
+        data = renamed
     for name, field in meta.fields.items():
         if name in data:
             value = data[name]

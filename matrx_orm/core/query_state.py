@@ -172,7 +172,10 @@ def _resolve_relation_transforms(
 
 def build_condition(meta: ModelMeta, key: str, value: Any) -> Condition:
     """Parse one ``key=value`` filter into a validated Condition."""
-    path, field, lookup = resolve_filter_key(meta, key)
+    try:
+        path, field, lookup = resolve_filter_key(meta, key)
+    except (FieldError, ParameterError) as exc:
+        raise exc.with_value(value) from None
     if getattr(value, "as_sql", None) is not None:
         # Expressions (F, Subquery, a queryset...) validate their names against the model now.
         resolve = getattr(value, "resolve_expression", None)

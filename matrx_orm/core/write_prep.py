@@ -49,7 +49,10 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
                     model=meta.name,
                     field=key,
                 )
-            field = meta.field(key)
+            try:
+                field = meta.field(key)
+            except FieldError as exc:
+                raise exc.with_value(value) from None
         else:
             field = meta.fields[key]
         if getattr(value, "as_sql", None) is not None:
