@@ -63,7 +63,10 @@ def registered_db(db_config: DatabaseProjectConfig) -> DatabaseProjectConfig:
     """Register the test database as ``test_db`` (models' ``_database``) and ``my_project`` (SPEC's name)."""
     base = {k: v for k, v in db_config.__dict__.items() if k != "name"}
     register_database(DatabaseProjectConfig(name="test_db", **base))
-    register_database(DatabaseProjectConfig(name="my_project", **{**base, "alias": "main"}))
+    # SPEC's own models (tests/spec_models_async.py) use "my_project"; its search_path puts
+    # their tables in schema "spec", apart from the shared "user"/"post" of test_db.
+    spec_options = {**base.get("options", {}), "options": "-c search_path=spec,public"}
+    register_database(DatabaseProjectConfig(name="my_project", **{**base, "alias": "main", "options": spec_options}))
     return db_config
 
 
