@@ -90,7 +90,7 @@ def test_every_mirrored_source_has_its_generated_file() -> None:
     assert {"matrx_orm/cli.py", "matrx_orm/devdb.py", "matrx_orm/demo.py"}.isdisjoint(sources)
 
 
-def test_check_mode_passes_on_the_committed_tree() -> None:
+def test_check_mode_passes_on_this_tree() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "unasync.py"), "--check"],
         capture_output=True,
