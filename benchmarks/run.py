@@ -40,6 +40,74 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=str(HERE / "results"), help="directory for latest.md / latest.json")
     return p.parse_args(argv)
 
+class Environment(types.SimpleNamespace):
+    """What a run needs: the loop, the workloads and their context, the config."""
+
+
+def open_environment(dbname: str, threshold: int | None, *, only: list[str] | None = None, peers: str = "none") -> Environment:
+    """Create and load the database, register it, open the raw pools, build the workloads."""
+    from matrx_orm import _pool as aio_pool_mod
+    from matrx_orm.core.config import DatabaseProjectConfig, register_database
+    from matrx_orm.devdb import create_database, find_server
+    from matrx_orm_sync import _pool as sync_pool_mod
+
+    from benchmarks import models
+    from benchmarks.schema import load
+    from benchmarks.workloads import Context, build_workloads
+
+    info_server = find_server(models.DATABASE)
+    print(f"server: {info_server.describe()}")
+    created = create_database(info_server.config, dbname)
+    base = {k: v for k, v in created.__dict__.items() if k not in ("name",)}
+    base.update(min_pool_size=1, max_pool_size=10, prepare_threshold=threshold)
+    config = register_database(DatabaseProjectConfig(name=models.DATABASE, **base))
+    counts = load(config.conninfo())
+    print("data: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    # The raw pools come from the ORM's own pool factory: same size, autocommit,
+    # prepare_threshold and connection options as the ORM's pools.
+    raw_pool = sync_pool_mod._make_pool(config)
+    raw_pool.open(wait=True)
+    raw_apool = aio_pool_mod._make_pool(config)
+    loop.run_until_complete(raw_apool.open(wait=True))
+    admin = psycopg.connect(config.conninfo(), autocommit=True)
+
+    aio_models = types.SimpleNamespace(BenchUser=models.BenchUser, BenchPost=models.BenchPost, BenchTag=models.BenchTag)
+    sync_models = types.SimpleNamespace(SyncUser=models.SyncUser, SyncPost=models.SyncPost, SyncTag=models.SyncTag)
+    ctx = Context(aio_models, sync_models, raw_apool, raw_pool, admin, loop)
+    workloads = build_workloads(ctx, only=only)
+    if peers != "none":
+        from benchmarks.peers import add_peers
+
+        wanted = None if peers == "auto" else [p.strip() for p in peers.split(",")]
+        for line in add_peers(workloads, ctx, config, wanted):
+            print(line)
+    return Environment(loop=loop, ctx=ctx, workloads=workloads, config=config, counts=counts, admin=admin)
+
+
+def close_environment(env: Environment) -> None:
+    """Close every pool (ORM, raw, peers), the loop and the admin connection."""
+    import matrx_orm
+    import matrx_orm_sync
+
+    from benchmarks.peers import close_peers
+
+    loop = env.loop
+    loop.run_until_complete(matrx_orm.close_pools())
+    matrx_orm_sync.close_pools()
+    env.ctx.raw_pool.close()
+    loop.run_until_complete(env.ctx.raw_apool.close())
+    close_peers(loop)
+    # Let leftover tasks (the ORM's loop-exit guard) finish before closing the loop.
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    env.admin.close()
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the process exit code."""
@@ -60,66 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     only = [k.strip() for k in args.only.split(",")] if args.only else None
     threshold = None if args.prepare_threshold.lower() == "none" else int(args.prepare_threshold)
 
-    import matrx_orm
-    import matrx_orm_sync
-    from matrx_orm import _pool as aio_pool_mod
-    from matrx_orm.core.config import DatabaseProjectConfig, register_database
-    from matrx_orm.devdb import create_database, find_server
-    from matrx_orm_sync import _pool as sync_pool_mod
-
-    from benchmarks import models
-    from benchmarks.schema import load
-    from benchmarks.workloads import Context, build_workloads
-
-    info_server = find_server(models.DATABASE)
-    print(f"server: {info_server.describe()}")
-    created = create_database(info_server.config, args.dbname)
-    base = {k: v for k, v in created.__dict__.items() if k not in ("name",)}
-    base.update(min_pool_size=10, max_pool_size=10, prepare_threshold=threshold)
-    config = register_database(DatabaseProjectConfig(name=models.DATABASE, **base))
-    counts = load(config.conninfo())
-    print("data: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    # The raw pools come from the ORM's own pool factory: same size, autocommit,
-    # prepare_threshold and connection options as the ORM's pools.
-    raw_pool = sync_pool_mod._make_pool(config)
-    raw_pool.open(wait=True)
-    raw_apool = aio_pool_mod._make_pool(config)
-    loop.run_until_complete(raw_apool.open(wait=True))
-    admin = psycopg.connect(config.conninfo(), autocommit=True)
-
-    aio_models = types.SimpleNamespace(BenchUser=models.BenchUser, BenchPost=models.BenchPost, BenchTag=models.BenchTag)
-    sync_models = types.SimpleNamespace(SyncUser=models.SyncUser, SyncPost=models.SyncPost, SyncTag=models.SyncTag)
-    ctx = Context(aio_models, sync_models, raw_apool, raw_pool, admin, loop)
-    workloads = build_workloads(ctx, only=only)
-    if args.peers != "none":
-        from benchmarks.peers import add_peers
-
-        wanted = None if args.peers == "auto" else [p.strip() for p in args.peers.split(",")]
-        for line in add_peers(workloads, ctx, config, wanted):
-            print(line)
+    env = open_environment(args.dbname, threshold, only=only, peers=args.peers)
+    loop, ctx, workloads, config, counts, admin = env.loop, env.ctx, env.workloads, env.config, env.counts, env.admin
 
     server_version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     runner = Runner(loop, settings)
     try:
         outcomes = runner.run(workloads)
     finally:
-        loop.run_until_complete(matrx_orm.close_pools())
-        matrx_orm_sync.close_pools()
-        raw_pool.close()
-        loop.run_until_complete(raw_apool.close())
-        from benchmarks.peers import close_peers
-
-        close_peers(loop)
-        # Let leftover tasks (the ORM's loop-exit guard) finish before closing the loop.
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        admin.close()
+        close_environment(env)
 
     info: dict[str, Any] = {
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -131,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": settings.rounds,
         "slice_seconds": settings.slice_seconds,
         "prepare_threshold": threshold,
-        "pool": "min 10 / max 10, autocommit",
+        "pool": "min 1 / max 10, autocommit",
         "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
         "data": counts,
     }

@@ -16,6 +16,7 @@ from matrx_orm_sync._executor import execute, fetch_all, fetch_one, run_statemen
 from matrx_orm_sync._queryset import QuerySet
 from matrx_orm_sync._relations import RelationsMixin
 from matrx_orm.core.compat_sync import MODE
+from matrx_orm.core.bulk_sql import column_arrays, compile_unnest_insert, compile_unnest_update, unnest_columns_ok
 from matrx_orm.core.compiler import (
     compile_bulk_delete,
     compile_bulk_update,
@@ -25,7 +26,7 @@ from matrx_orm.core.compiler import (
     compile_upsert,
 )
 from matrx_orm.core.exceptions import DoesNotExist, ParameterError, StaleObjectError, StateError
-from matrx_orm.core.hydrate import hydrate_rows
+from matrx_orm.core.hydrate import hydrate_row, hydrate_rows
 from matrx_orm.core.model_meta import ModelBase, field_values_for_insert
 from matrx_orm.core.query_state import QueryState, build_where
 from matrx_orm.core.registry import register_mode_base
@@ -107,7 +108,7 @@ class Model(RelationsMixin, ModelBase):
             )
             if row is None:
                 return None
-            obj = hydrate_rows(cls, meta.field_names, (row,))[0]
+            obj = hydrate_row(cls, meta.field_names, row)
             cache_fill(ticket, obj)
             return obj  # type: ignore[no-any-return]
         rows = QuerySet(cls).filter(*args, **kwargs).limit(2).all()
@@ -144,7 +145,7 @@ class Model(RelationsMixin, ModelBase):
             meta.database, query, list(values.values()), model=meta.name, operation=f"{meta.name}.create()"
         )
         assert row is not None
-        return hydrate_rows(cls, meta.field_names, (row,))[0]
+        return hydrate_row(cls, meta.field_names, row)
 
     @classmethod
     def bulk_create(
@@ -165,6 +166,14 @@ class Model(RelationsMixin, ModelBase):
         rows = prepare_insert_rows(meta, objects)
         statements: list[tuple[str, list[Any]]] = []
         for names, indexes in group_rows_by_columns(rows):
+            if unnest_columns_ok(meta, names):
+                # One array per column: the SQL text does not depend on the row count.
+                query = compile_unnest_insert(meta, names, ignore_conflicts=ignore_conflicts)
+                size = batch_size or len(indexes)
+                for start in range(0, len(indexes), size):
+                    chunk = indexes[start : start + size]
+                    statements.append((query, column_arrays([tuple(rows[i].values()) for i in chunk], len(names))))
+                continue
             size = batch_size_for(len(names), batch_size)
             for start in range(0, len(indexes), size):
                 chunk = indexes[start : start + size]
@@ -256,11 +265,18 @@ class Model(RelationsMixin, ModelBase):
             pk_values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in meta.pk_names]
             values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in names]
             rows.append(pk_values + values)
-        size = batch_size_for(len(names) + len(meta.pk_names), batch_size)
         statements = []
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
+        if unnest_columns_ok(meta, meta.pk_names + names):
+            # One array per column: the SQL text does not depend on the row count.
+            query = compile_unnest_update(meta, names)
+            size = batch_size or len(rows)
+            for start in range(0, len(rows), size):
+                statements.append((query, column_arrays(rows[start : start + size], len(meta.pk_names) + len(names))))
+        else:
+            size = batch_size_for(len(names) + len(meta.pk_names), batch_size)
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
         if len(statements) == 1:
             total = execute(
                 meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"

@@ -8,6 +8,7 @@ Only fields whose database values need conversion pay a per-value call.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from matrx_orm.core.model_meta import ModelMeta
@@ -23,22 +24,34 @@ def row_names(meta: ModelMeta, fields: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _converters(meta: ModelMeta, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    if names is meta.field_names:
-        return [(f.name, f.from_db) for _i, f in meta.converting_fields()]
-    return [(n, meta.fields[n].from_db) for n in names if meta.fields[n].needs_conversion]
+    # Cached per model and column list: ``needs_conversion`` is a property on
+    # some fields (a foreign key asks its target), too slow to ask per query.
+    cache: dict[tuple[str, ...], list[tuple[str, Any]]] | None = meta.__dict__.get("_hydrate_converters")
+    if cache is None:
+        cache = meta.__dict__.setdefault("_hydrate_converters", {})
+    found = cache.get(names)
+    if found is None:
+        if names is meta.field_names:
+            found = [(f.name, f.from_db) for _i, f in meta.converting_fields()]
+        else:
+            found = [(n, meta.fields[n].from_db) for n in names if meta.fields[n].needs_conversion]
+        if len(cache) < 256:  # a few column lists per model in practice; never unbounded
+            cache[names] = found
+    return found
 
 
 def hydrate_rows(cls: type, names: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Return one instance of ``cls`` per row, attributes named by ``names``."""
     converters = _converters(cls._meta, names)  # type: ignore[attr-defined]
+    if not converters:
+        # The per-row work runs in C (map/zip/dict); the only Python-level
+        # step left per row is the ``__dict__`` assignment.
+        out = list(map(_new, repeat(cls, len(rows))))
+        for obj, values in zip(out, map(dict, map(zip, repeat(names), rows))):
+            obj.__dict__ = values
+        return out
     out = []
     append = out.append
-    if not converters:
-        for row in rows:
-            obj = _new(cls)
-            obj.__dict__ = dict(zip(names, row))
-            append(obj)
-        return out
     for row in rows:
         values = dict(zip(names, row))
         for name, convert in converters:
@@ -53,7 +66,11 @@ def hydrate_rows(cls: type, names: tuple[str, ...], rows: Sequence[Sequence[Any]
 
 def hydrate_row(cls: type, names: tuple[str, ...], row: Sequence[Any]) -> Any:
     """Return one instance of ``cls`` for ``row``."""
-    return hydrate_rows(cls, names, (row,))[0]
+    if _converters(cls._meta, names):  # type: ignore[attr-defined]
+        return hydrate_rows(cls, names, (row,))[0]
+    obj = _new(cls)
+    obj.__dict__ = dict(zip(names, row))
+    return obj
 
 
 def convert_values(meta: ModelMeta, names: tuple[str, ...], row: Sequence[Any]) -> dict[str, Any]:
