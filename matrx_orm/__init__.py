@@ -9,10 +9,74 @@ from __future__ import annotations
 
 from matrx_orm._manager import BaseManager
 from matrx_orm._model import Model
+from matrx_orm._pagination import CursorPaginator, Paginator
 from matrx_orm._pool import close_pool, close_pools, get_pool
 from matrx_orm._queryset import QuerySet
 from matrx_orm._relations import prefetch_related_objects
 from matrx_orm._transaction import in_transaction, on_commit, transaction
+from matrx_orm.core.aggregates import (
+    ArrayAgg,
+    Avg,
+    BoolAnd,
+    BoolOr,
+    Count,
+    JSONBAgg,
+    Max,
+    Min,
+    StdDev,
+    StringAgg,
+    Sum,
+    Variance,
+)
+from matrx_orm.core.expressions import (
+    Abs,
+    Case,
+    Cast,
+    Ceil,
+    Coalesce,
+    Concat,
+    ExpressionWrapper,
+    Extract,
+    F,
+    Floor,
+    Func,
+    Greatest,
+    Least,
+    Left,
+    Length,
+    Lower,
+    LTrim,
+    Mod,
+    Now,
+    NullIf,
+    OrderBy,
+    Power,
+    RawSQL,
+    Replace,
+    Right,
+    Round,
+    RTrim,
+    Sqrt,
+    StrIndex,
+    Substr,
+    Trim,
+    Trunc,
+    Upper,
+    Value,
+    When,
+)
+from matrx_orm.core.lookups import Lookup, register_lookup
+from matrx_orm.core.pagination import CursorPage, Page
+from matrx_orm.core.pg_fields import (
+    BigIntegerRangeField,
+    DateRangeField,
+    DateTimeRangeField,
+    DecimalRangeField,
+    IntegerRangeField,
+    Range,
+    RangeField,
+    SearchVectorField,
+)
 from matrx_orm.core.config import (
     DatabaseProjectConfig,
     get_database_config,
@@ -81,7 +145,27 @@ from matrx_orm.core.fields import (
 )
 from matrx_orm.core.query_log import capture_queries, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
+from matrx_orm.core.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from matrx_orm.core.signals import Signal, post_delete, post_save, pre_delete, pre_save
+from matrx_orm.core.subqueries import CTE, Exists, OuterRef, Subquery
 from matrx_orm.core.table_filter import TableFilter
+from matrx_orm.core.transforms import Transform, register_transform
+from matrx_orm.core.windows import (
+    CumeDist,
+    DenseRank,
+    FirstValue,
+    Lag,
+    LastValue,
+    Lead,
+    NthValue,
+    NTile,
+    PercentRank,
+    Rank,
+    RowNumber,
+    RowRange,
+    ValueRange,
+    Window,
+)
 from matrx_orm.state import (
     CachePolicy,
     StateManager,
@@ -189,4 +273,22 @@ __all__ = [
     "migrate_and_rebuild",
     "SchemaDiff",
     "TableFilter",
+    # expressions, aggregates, windows, subqueries, search (advanced querying)
+    "F", "Value", "Func", "RawSQL", "Case", "When", "Cast", "Coalesce", "Greatest", "Least", "NullIf",
+    "Lower", "Upper", "Length", "Trim", "LTrim", "RTrim", "Concat", "Substr", "Replace", "Left", "Right",
+    "StrIndex", "Abs", "Round", "Floor", "Ceil", "Sqrt", "Power", "Mod", "Now", "Extract", "Trunc",
+    "ExpressionWrapper", "OrderBy",
+    "Count", "Sum", "Avg", "Min", "Max", "StdDev", "Variance", "ArrayAgg", "StringAgg", "JSONBAgg", "BoolAnd",
+    "BoolOr",
+    "Window", "RowRange", "ValueRange", "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "NTile",
+    "Lag", "Lead", "FirstValue", "LastValue", "NthValue",
+    "Subquery", "Exists", "OuterRef", "CTE",
+    "SearchVector", "SearchQuery", "SearchRank", "SearchHeadline",
+    "Lookup", "register_lookup", "Transform", "register_transform",
+    # PostgreSQL field types
+    "Range", "RangeField", "IntegerRangeField", "BigIntegerRangeField", "DecimalRangeField", "DateRangeField",
+    "DateTimeRangeField", "SearchVectorField",
+    # signals and pagination
+    "Signal", "pre_save", "post_save", "pre_delete", "post_delete",
+    "Paginator", "CursorPaginator", "Page", "CursorPage",
 ]

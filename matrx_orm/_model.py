@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 from matrx_orm._cache_hooks import cache_fill, cache_read, instances_changed
 from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
+from matrx_orm._model_extras import ModelExtras, send_signal
 from matrx_orm._queryset import QuerySet
 from matrx_orm._relations import RelationsMixin
 from matrx_orm.core.compat_async import MODE
@@ -27,7 +28,9 @@ from matrx_orm.core.exceptions import DoesNotExist, ParameterError, StaleObjectE
 from matrx_orm.core.hydrate import hydrate_row, hydrate_rows
 from matrx_orm.core.model_meta import ModelBase, field_values_for_insert
 from matrx_orm.core.query_state import QueryState, build_where
+from matrx_orm.core.model_hooks import has_save_hooks
 from matrx_orm.core.registry import register_mode_base
+from matrx_orm.core.signals import post_delete, post_save, pre_delete, pre_save
 from matrx_orm.core.write_prep import (
     batch_size_for,
     check_field_names,
@@ -42,7 +45,7 @@ __all__ = ["Model"]
 M = TypeVar("M", bound="Model")
 
 
-class Model(RelationsMixin, ModelBase):
+class Model(ModelExtras, RelationsMixin, ModelBase):
     """Base class of async models: subclass it and declare fields as class attributes."""
 
     __matrx_mode__: ClassVar[str] = MODE
@@ -136,6 +139,11 @@ class Model(RelationsMixin, ModelBase):
     async def create(cls: type[M], **kwargs: Any) -> M:
         """Insert one row and return it as read back from the database (defaults included)."""
         meta = cls._meta
+        if has_save_hooks(cls, (pre_save, post_save)):
+            # clean() and save signals need an instance: go through save().
+            obj = cls(**kwargs)
+            await obj.save()
+            return obj
         values = field_values_for_insert(meta, kwargs)
         names = tuple(values)
         query = compile_insert(meta, names, 1)
@@ -328,7 +336,19 @@ class Model(RelationsMixin, ModelBase):
 
     # -- instances --------------------------------------------------------
     async def save(self, *, update_fields: Sequence[str] | None = None) -> Any:
-        """Insert the instance (first save) or write its fields to its row."""
+        """Insert the instance (first save) or write its fields to its row.
+
+        Calls ``clean()`` first, and sends ``pre_save``/``post_save``
+        (``created=True`` for an insert) to connected receivers.
+        """
+        created = not self._persisted
+        self.clean()
+        await send_signal(pre_save, self, created=created, update_fields=update_fields)
+        await self._save_row(update_fields)
+        await send_signal(post_save, self, created=created, update_fields=update_fields)
+        return self
+
+    async def _save_row(self, update_fields: Sequence[str] | None) -> Any:
         meta = self._meta
         if not self._persisted:
             data = {n: v for n, v in self.__dict__.items() if n in meta.fields}
@@ -383,8 +403,10 @@ class Model(RelationsMixin, ModelBase):
         meta = self._meta
         if not self._persisted:
             raise StateError(f"{meta.name} instance was never saved", model=meta.name, operation=f"{meta.name}.delete()")
+        await send_signal(pre_delete, self)
         count = await QuerySet(type(self)).filter(**self.pk_filter()).delete()
         self._persisted = False
+        await send_signal(post_delete, self)
         return count
 
     async def refresh(self) -> Any:

@@ -50,6 +50,7 @@ NAME_MAP: dict[str, str] = {
     "models_async": "models_sync",
     "models_relations_async": "models_relations_sync",
     "spec_models_async": "spec_models_sync",
+    "models_query_async": "models_query_sync",
     "iscoroutinefunction": "isfunction",
 }
 

@@ -105,6 +105,9 @@ class Field:
     is_relation_only: bool = False
     #: Lookups that make sense on this field; None means "every scalar lookup".
     is_array: bool = False
+    #: Allowed values (``choices=``), or None; ``choice_labels`` maps each to its label.
+    choices: tuple[Any, ...] | None = None
+    choice_labels: dict[Any, str] | None = None
 
     creation_counter = 0
 
@@ -119,7 +122,15 @@ class Field:
         db_default: str | None = None,
         db_column: str | None = None,
         help_text: str = "",
+        choices: Iterable[Any] | None = None,
     ) -> None:
+        if choices is not None:
+            # Values or (value, label) pairs; checked by validate() before any SQL is sent.
+            pairs = [c if isinstance(c, tuple) and len(c) == 2 else (c, str(c)) for c in choices]
+            if not pairs:
+                raise ConfigurationError("choices= needs at least one value")
+            self.choices = tuple(v for v, _label in pairs)
+            self.choice_labels = {v: str(label) for v, label in pairs}
         self.primary_key = primary_key
         self.null = False if primary_key else null
         self.unique = unique
@@ -194,6 +205,8 @@ class Field:
             out["default"] = self.default
         if self.db_default is not None:
             out["db_default"] = self.db_default
+        if self.choice_labels is not None:
+            out["choices"] = list(self.choice_labels.items())
         return out
 
     # -- errors -----------------------------------------------------------
@@ -222,6 +235,8 @@ class Field:
         """Raise ValidationError when ``value`` (already ``to_python``'d) is invalid."""
         if value is None and not self.null and not self.primary_key:
             raise self.fail(value, "NULL is not allowed")
+        if value is not None and self.choice_labels is not None and value not in self.choices:  # type: ignore[operator]
+            raise self.fail(value, f"not one of the choices {list(self.choices)}")  # type: ignore[arg-type]
 
     def clean(self, value: Any) -> Any:
         """Return ``value`` converted and validated, ready to store on an instance."""

@@ -56,7 +56,9 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
         else:
             field = meta.fields[key]
         if getattr(value, "as_sql", None) is not None:
-            out[field.name] = value
+            # An expression (F("views") + 1, Case(...)): validate its names against the model now.
+            resolve = getattr(value, "resolve_expression", None)
+            out[field.name] = resolve(meta) if resolve is not None else value
         else:
             out[field.name] = field.get_db_prep_value(value)
     return out
@@ -129,7 +131,8 @@ def instance_update_values(obj: ModelBase, names: Sequence[str] | None) -> dict[
     meta = obj._meta
     for field in meta.auto_now_fields:
         obj.__dict__[field.name] = field.now()
-    chosen = names if names is not None else [n for n in meta.field_names if n not in meta.pk_names]
+    # Fields deferred by only()/defer() were never loaded: saving must not overwrite them with NULL.
+    chosen = names if names is not None else [n for n in meta.field_names if n not in meta.pk_names and n in obj.__dict__]
     out: dict[str, Any] = {}
     for name in chosen:
         field = meta.field(name)

@@ -1,0 +1,206 @@
+"""PostgreSQL types against PostgreSQL: JSONB, arrays, ranges, full-text search, text lookups, date parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from matrx_orm import (
+    F,
+    FieldError,
+    ParameterError,
+    Range,
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    ValidationError,
+)
+from tests.level2.query_db import q_db  # noqa: F401  (fixture)
+from tests.level2.query_seed import seed_articles
+from tests.models_query_async import QArticle, QBooking
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("q_db")]
+
+UTC = dt.timezone.utc
+
+
+async def titles(qs):
+    return sorted(await qs.values_list("title", flat=True))
+
+
+async def test_jsonb_key_and_path_lookups(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(data__lang="en")) == ["Advanced SQL", "Intro to SQL", "Orphan"]
+    assert await titles(QArticle.filter(data__owner__name="ann")) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(data__pages__gt=20)) == ["Advanced SQL"]
+    assert await titles(QArticle.filter(data__owner__name__istartswith="B")) == ["Advanced SQL"]
+    assert await titles(QArticle.filter(data__draft=True)) == ["Python tips"]
+    assert await titles(QArticle.filter(data__lang__in=["fr", "de"])) == ["Python tips"]
+    assert await titles(QArticle.filter(data__owner__isnull=False)) == ["Advanced SQL", "Intro to SQL"]
+    expected = q_db.execute("SELECT title FROM q_article WHERE data->'owner'->>'name' = 'ann'").fetchall()
+    assert [(t,) for t in await titles(QArticle.filter(data__owner__name="ann"))] == expected
+
+
+async def test_jsonb_containment_and_keys(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(data__contains={"lang": "en", "owner": {"name": "bo"}})) == ["Advanced SQL"]
+    assert await titles(QArticle.filter(data__contained_by={"lang": "en", "pages": 12, "owner": {"name": "ann"}})) == [
+        "Intro to SQL", "Orphan"]
+    assert await titles(QArticle.filter(data__has_key="owner")) == ["Advanced SQL", "Intro to SQL"]
+    assert await titles(QArticle.filter(data__has_keys=["lang", "draft"])) == ["Python tips"]
+    assert await titles(QArticle.filter(data__has_any_keys=["draft", "pages"])) == [
+        "Advanced SQL", "Intro to SQL", "Python tips"]
+    # A key named like a lookup is still reachable through the key path of a JSON field.
+    with pytest.raises(ParameterError):
+        QArticle.filter(data__has_keys="lang")  # needs a list
+
+
+async def test_array_lookups(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(tags__contains=["sql"])) == ["Advanced SQL", "Intro to SQL"]
+    assert await titles(QArticle.filter(tags__contained_by=["sql", "db", "python"])) == [
+        "Advanced SQL", "Intro to SQL", "Orphan", "Python tips"]
+    assert await titles(QArticle.filter(tags__overlap=["cheese", "python"])) == ["Cheese guide", "Python tips"]
+    assert await titles(QArticle.filter(tags__len=2)) == ["Cheese guide", "Intro to SQL"]
+    assert await titles(QArticle.filter(tags__len__gte=1, tags__len__lt=2)) == ["Advanced SQL", "Python tips"]
+    assert await titles(QArticle.filter(tags__0="sql")) == ["Advanced SQL", "Intro to SQL"]
+    assert await titles(QArticle.filter(tags__1="db")) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(scores__contains=[2, 3])) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(scores__2__gt=2)) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(scores__len=0)) == ["Python tips"]
+    # Text fields keep LIKE semantics for contains.
+    assert await titles(QArticle.filter(title__contains="SQL")) == ["Advanced SQL", "Intro to SQL"]
+    with pytest.raises(ValidationError):
+        QArticle.filter(scores__contains=["x"])  # items are validated by the item field
+    with pytest.raises(ParameterError):
+        QArticle.filter(title__overlap=["a"])  # overlap needs an array or a range
+
+
+async def test_array_values_and_update(q_db):
+    seed_articles(q_db)
+    await QArticle.filter(title="Orphan").update(tags=["new", "tags"])
+    assert q_db.execute("SELECT tags FROM q_article WHERE title = 'Orphan'").fetchone() == (["new", "tags"],)
+    rows = await QArticle.filter(tags__len=2).order_by("id").values_list("tags__0", flat=True)
+    assert rows == ["sql", "food", "new"]
+
+
+async def test_range_fields_round_trip_and_lookups(q_db):
+    day = dt.datetime(2024, 5, 1, tzinfo=UTC)
+    morning = Range(day.replace(hour=9), day.replace(hour=12))
+    await QBooking.create(room="A", during=morning, seats=Range(1, 10))
+    await QBooking.create(room="B", during=(day.replace(hour=11), day.replace(hour=13)), seats=(5, 20, "[]"))
+    await QBooking.create(room="C", during=Range(day.replace(hour=14), day.replace(hour=15)))
+    row = q_db.execute("SELECT during, seats FROM q_booking WHERE room = 'A'").fetchone()
+    assert row[0].lower == day.replace(hour=9) and row[0].upper == day.replace(hour=12)
+    assert (row[1].lower, row[1].upper, row[1].bounds) == (1, 10, "[)")
+    booking = await QBooking.get(room="B")
+    assert isinstance(booking.during, Range) and booking.seats.upper == 21  # int4range canonical form [5,21)
+
+    async def rooms(**filters):
+        return sorted(await QBooking.filter(**filters).values_list("room", flat=True))
+
+    assert await rooms(during__contains=day.replace(hour=11, minute=30)) == ["A", "B"]
+    assert await rooms(during__overlap=Range(day.replace(hour=12, minute=30), day.replace(hour=14, minute=30))) == ["B", "C"]
+    assert await rooms(during__contained_by=Range(day.replace(hour=8), day.replace(hour=13, minute=30))) == ["A", "B"]
+    assert await rooms(during__fully_lt=Range(day.replace(hour=13), day.replace(hour=16))) == ["A", "B"]
+    assert await rooms(during__fully_gt=Range(day.replace(hour=8), day.replace(hour=10))) == ["B", "C"]
+    assert await rooms(during__adjacent_to=Range(day.replace(hour=12), day.replace(hour=14))) == ["A", "C"]
+    assert await rooms(seats__contains=7) == ["A", "B"]
+    assert await rooms(seats__contains=Range(12, 15)) == ["B"]
+    assert await rooms(seats__lower__gte=5) == ["B"]
+    assert await rooms(seats__isempty=False) == ["A", "B"]
+    with pytest.raises(ValidationError):
+        await QBooking.create(room="D", during=(day, day.replace(hour=0) - dt.timedelta(days=1)))
+    with pytest.raises(ParameterError):
+        QBooking.filter(during__fully_lt=day)  # needs a range
+    assert q_db.execute("SELECT count(*) FROM q_booking").fetchone() == (3,)
+
+
+async def test_scalar_in_a_range_and_range_lookup(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(views__contained_by=Range(5, 30))) == ["Intro to SQL", "Python tips"]
+    assert await titles(QArticle.filter(views__range=(5, 30))) == ["Advanced SQL", "Intro to SQL", "Python tips"]
+    assert await titles(QArticle.filter(published_on__range=(dt.date(2024, 1, 1), dt.date(2024, 12, 31)))) == [
+        "Advanced SQL", "Cheese guide"]
+    with pytest.raises(ParameterError):
+        QArticle.filter(views__range=5)
+
+
+async def test_full_text_search(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(body__search="cheese")) == ["Cheese guide"]
+    assert await titles(QArticle.filter(body__search=SearchQuery("cheddar brie"))) == ["Cheese guide"]
+    english = SearchVector("title", "body", config="english")
+    found = QArticle.query().annotate(doc=english).filter(doc=SearchQuery("expressions", config="english"))
+    assert await titles(found) == ["Advanced SQL"]
+    assert await titles(QArticle.query().annotate(doc=english).filter(doc="tips")) == ["Python tips"]
+    either = SearchQuery("cheese", config="english") | SearchQuery("python", config="english")
+    assert await titles(QArticle.query().annotate(doc=english).filter(doc=either)) == ["Cheese guide", "Python tips"]
+    not_sql = SearchQuery("sql", config="english") & ~SearchQuery("window", config="english")
+    assert await titles(QArticle.query().annotate(doc=english).filter(doc=not_sql)) == ["Intro to SQL"]
+    web = SearchQuery('"window functions" -cheese', search_type="websearch", config="english")
+    assert await titles(QArticle.query().annotate(doc=english).filter(doc=web)) == ["Advanced SQL"]
+    ranked = await QArticle.query().annotate(
+        rank=SearchRank(SearchVector("title", weight="A", config="english") + SearchVector("body", weight="B", config="english"),
+                        SearchQuery("sql", config="english"))
+    ).filter(rank__gt=0).order_by("-rank", "id").values_list("title", flat=True)
+    assert ranked == ["Intro to SQL", "Advanced SQL"] or ranked == ["Advanced SQL", "Intro to SQL"]
+    assert len(ranked) == 2
+    headline = await QArticle.filter(title="Cheese guide").annotate(
+        snippet=SearchHeadline("body", SearchQuery("brie", config="english"), config="english")
+    ).values_list("snippet", flat=True)
+    assert headline == ["Cheddar and <b>brie</b> are cheeses"]
+
+
+async def test_search_vector_column(q_db):
+    seed_articles(q_db)
+    await QArticle.query().update(search=SearchVector("title", "body", config="english"))
+    assert q_db.execute("SELECT count(*) FROM q_article WHERE search @@ to_tsquery('english', 'cheeses')").fetchone() == (1,)
+    # A tsvector column is matched as is by __search (a string or a SearchQuery).
+    assert await titles(QArticle.filter(search__search="cheeses")) == ["Cheese guide"]
+    assert await titles(QArticle.filter(search__search=SearchQuery("comprehension", config="english"))) == ["Python tips"]
+
+
+async def test_text_lookups(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(title__iexact="INTRO TO sql")) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(title__istartswith="adv")) == ["Advanced SQL"]
+    assert await titles(QArticle.filter(title__iendswith="SQL")) == ["Advanced SQL", "Intro to SQL"]
+    assert await titles(QArticle.filter(title__regex=r"^[A-C]")) == ["Advanced SQL", "Cheese guide"]
+    assert await titles(QArticle.filter(title__iregex=r"sql$")) == ["Advanced SQL", "Intro to SQL"]
+    assert await titles(QArticle.filter(title__icontains="%")) == []  # wildcards are literal
+    assert await titles(QArticle.exclude(title__regex="SQL")) == ["Cheese guide", "Orphan", "Python tips"]
+    with pytest.raises(ParameterError):
+        QArticle.filter(title__regex=3)
+
+
+async def test_date_part_lookups(q_db):
+    seed_articles(q_db)
+    assert await titles(QArticle.filter(created_at__year=2024)) == ["Advanced SQL", "Cheese guide", "Python tips"]
+    assert await titles(QArticle.filter(created_at__year__gte=2024, created_at__month__lte=2)) == [
+        "Advanced SQL", "Python tips"]
+    assert await titles(QArticle.filter(created_at__date=dt.date(2024, 7, 1))) == ["Cheese guide"]
+    assert await titles(QArticle.filter(created_at__hour=18)) == ["Python tips"]
+    assert await titles(QArticle.filter(created_at__quarter=1, created_at__year=2023)) == ["Intro to SQL"]
+    assert await titles(QArticle.filter(published_on__day=20)) == ["Advanced SQL"]
+    assert await titles(QArticle.filter(published_on__week_day=7)) == ["Advanced SQL"]  # 2024-01-20 is a Saturday
+    assert await titles(QArticle.filter(created_at__year__in=[2022, 2023])) == ["Intro to SQL", "Orphan"]
+    expected = q_db.execute("SELECT title FROM q_article WHERE extract(month FROM created_at) = 3").fetchall()
+    assert [(t,) for t in await titles(QArticle.filter(created_at__month=3))] == expected
+    with pytest.raises(ParameterError):
+        QArticle.filter(published_on__hour=3)  # a date has no hour
+    with pytest.raises(ValidationError):
+        QArticle.filter(created_at__year="soon")
+    rows = await QArticle.query().order_by("-created_at__year", "title").values_list("title", flat=True)
+    assert rows[:3] == ["Advanced SQL", "Cheese guide", "Python tips"]
+
+
+async def test_unknown_transform_names_model_and_field(q_db):
+    with pytest.raises(ParameterError) as info:
+        QArticle.filter(title__between="a")
+    assert info.value.model == "QArticle" and "between" in info.value.message
+    with pytest.raises(FieldError):
+        QArticle.filter(nope__year=3)
+    assert F  # imported for symmetry with the other modules
