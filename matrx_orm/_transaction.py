@@ -68,9 +68,14 @@ async def transaction(database: str | None = None) -> AsyncIterator[AsyncConnect
     state = active.get(name)
     if state is not None:
         state.depth += 1
+        mark = len(state.callbacks)
         try:
             async with state.conn.transaction():
                 yield state.conn
+        except BaseException:
+            # The savepoint rolled back: the on_commit callbacks it registered must not run.
+            del state.callbacks[mark:]
+            raise
         finally:
             state.depth -= 1
         return

@@ -22,6 +22,11 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _placeholder(field: Field) -> str:
+    """Return ``%s``, cast to the column's type for arrays (psycopg sends ``[1, 2]`` as ``smallint[]``)."""
+    return f"%s::{field.cast_type}" if field.is_array else "%s"
+
+
 class Lookup:
     """Base lookup: ``column <operator> %s``."""
 
@@ -45,7 +50,7 @@ class Lookup:
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         """Return the SQL fragment for ``column``."""
-        return f"{column} {self.operator} %s"
+        return f"{column} {self.operator} {_placeholder(field)}"
 
     def params(self, prepared: Any) -> list[Any]:
         """Return the bound parameters for the prepared value."""
@@ -68,7 +73,7 @@ class Exact(Lookup):
         return prepared is None
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
-        return f"{column} IS NULL" if shape else f"{column} = %s"
+        return f"{column} IS NULL" if shape else f"{column} = {_placeholder(field)}"
 
     def params(self, prepared: Any) -> list[Any]:
         return [] if prepared is None else [prepared]
@@ -89,7 +94,7 @@ class NotEqual(Lookup):
         return prepared is None
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
-        return f"{column} IS NOT NULL" if shape else f"{column} IS DISTINCT FROM %s"
+        return f"{column} IS NOT NULL" if shape else f"{column} IS DISTINCT FROM {_placeholder(field)}"
 
     def params(self, prepared: Any) -> list[Any]:
         return [] if prepared is None else [prepared]

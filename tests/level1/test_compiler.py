@@ -156,7 +156,9 @@ def test_json_value_is_bound_as_jsonb() -> None:
 
 
 def test_array_equality_binds_the_list() -> None:
-    assert_sql(Member.filter(tags=["a", "b"]), f'{SELECT} WHERE "tags" = %s', [["a", "b"]])
+    # Cast to the column type: psycopg would send [1, 2] as smallint[], which has no = with integer[].
+    assert_sql(Member.filter(tags=["a", "b"]), f'{SELECT} WHERE "tags" = %s::TEXT[]', [["a", "b"]])
+    assert_sql(Member.filter(tags__ne=["a"]), f'{SELECT} WHERE "tags" IS DISTINCT FROM %s::TEXT[]', [["a"]])
 
 
 def test_escape_like() -> None:
@@ -597,7 +599,7 @@ def test_wrongly_typed_value_names_model_field_and_value() -> None:
     ],
 )
 def test_malformed_lookup_arguments(filters: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(ParameterError) as info:
+    with pytest.raises((ParameterError, ValidationError)) as info:
         Member.filter(**filters)
     assert fragment in info.value.message and info.value.model == "Member"
 

@@ -142,7 +142,7 @@ def test_with_value_names_the_value_once() -> None:
 def test_db_error_mapping(error: Exception, mapped: type) -> None:
     result = map_db_error(error, model="User", operation="User.create()", query="INSERT ...", params=[1],
                           filters={"a": 1})
-    assert type(result) is mapped
+    assert isinstance(result, mapped)
     assert result.model == "User" and result.operation == "User.create()"
     assert result.query == "INSERT ..." and result.params == [1]
     assert result.details["filters"] == {"a": 1}
