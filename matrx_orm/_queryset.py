@@ -202,7 +202,8 @@ class QuerySet(QuerySetExtras, Generic[M]):
         """Return the single matching row; raise DoesNotExist or MultipleObjectsReturned."""
         qs = self.filter(*args, **kwargs) if (args or kwargs) else self
         state = qs._state
-        rows = await qs._with(state.clone(limit=2)).all()
+        # Two rows are enough to tell "several" from "one"; a slice's own limit still applies.
+        rows = await qs._with(state.clone(limit=2 if state.limit is None else min(state.limit, 2))).all()
         if not rows:
             raise DoesNotExist(
                 f"No {state.meta.name} matches the given filters",
@@ -224,12 +225,17 @@ class QuerySet(QuerySetExtras, Generic[M]):
         state = self._state
         if not state.order_by and state.meta.pk_names:
             state = state.clone(order_by=tuple((n, False) for n in state.meta.pk_names))
-        rows = await self._with(state.clone(limit=1)).all()
+        rows = await self._with(state.clone(limit=1 if state.limit is None else min(state.limit, 1))).all()
         return rows[0] if rows else None
 
     async def last(self) -> M | None:
         """Return the last row (by primary key unless ordered), or None."""
         state = self._state
+        if state.limit is not None or state.offset is not None:
+            raise ParameterError(
+                f"{state.meta.name}.last() cannot be used on a sliced queryset (reverse the ordering instead)",
+                model=state.meta.name,
+            )
         order = state.order_by or tuple((n, False) for n in state.meta.pk_names)
         reversed_order = tuple((n, not desc) for n, desc in order)
         rows = await self._with(state.clone(order_by=reversed_order, limit=1, offset=None)).all()

@@ -634,16 +634,21 @@ class DateTimeField(Field):
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, _dt.datetime):
-            return value
-        if isinstance(value, _dt.date):
+            pass
+        elif isinstance(value, _dt.date):
             return _dt.datetime(value.year, value.month, value.day)
-        if isinstance(value, str):
+        elif isinstance(value, str):
             text = value.strip().replace("Z", "+00:00") if value.strip().endswith("Z") else value.strip()
             try:
-                return _dt.datetime.fromisoformat(text)
+                value = _dt.datetime.fromisoformat(text)
             except ValueError as exc:
                 raise self.fail(value, "not an ISO-8601 datetime") from exc
-        raise self.fail(value, "expected a datetime")
+        if not isinstance(value, _dt.datetime):
+            raise self.fail(value, "expected a datetime")
+        if not self.timezone and value.tzinfo is not None:
+            # TIMESTAMP has no zone: store the UTC wall time, not the session time zone's.
+            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return value
 
     def deconstruct(self) -> dict[str, Any]:
         out = super().deconstruct()

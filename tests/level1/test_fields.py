@@ -325,6 +325,16 @@ def test_datetime_parses_iso_strings() -> None:
     rejects("f_dt", 5, "expected a datetime")
 
 
+def test_naive_timestamp_stores_utc_wall_time_of_aware_values() -> None:
+    # Without this the session's TimeZone setting would decide what TIMESTAMP holds.
+    field = F["f_naive"]
+    assert field.get_db_prep_value("2024-01-02T03:04:05+02:00") == dt.datetime(2024, 1, 2, 1, 4, 5)
+    aware = dt.datetime(2024, 1, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-2)))
+    assert field.get_db_prep_value(aware) == dt.datetime(2024, 1, 2, 1, 30)
+    assert field.get_db_prep_value(dt.datetime(2024, 1, 2, 3, 4)) == dt.datetime(2024, 1, 2, 3, 4)
+    assert F["f_dt"].get_db_prep_value(aware) is aware  # TIMESTAMPTZ keeps the instant as given
+
+
 def test_datetime_now_matches_timezone_flavour() -> None:
     assert F["f_dt"].now().tzinfo is not None
     assert F["f_naive"].now().tzinfo is None

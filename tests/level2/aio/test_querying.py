@@ -206,6 +206,22 @@ async def test_terminal_methods(db):
     assert seen == sorted(sql_names(db))[:2]
 
 
+async def test_get_first_last_respect_slices(db):
+    await seed()
+    ordered = [r[0] for r in db.execute('SELECT username FROM "user" ORDER BY username').fetchall()]
+    qs = User.order_by("username")
+    assert (await qs[3:4].get()).username == ordered[3]  # one row in the slice: no MultipleObjectsReturned
+    with pytest.raises(MultipleObjectsReturned):
+        await qs[3:5].get()
+    with pytest.raises(DoesNotExist):
+        await qs[3:3].get()
+    assert (await qs[2:5].first()).username == ordered[2]
+    assert await qs[2:2].first() is None
+    assert await qs.limit(0).first() is None
+    with pytest.raises(ParameterError):
+        await qs[2:5].last()
+
+
 async def test_update_and_delete_return_row_counts(db):
     await seed()
     assert await User.filter(status="active").update(bio="updated") == 4

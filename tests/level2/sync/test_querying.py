@@ -208,6 +208,22 @@ def test_terminal_methods(db):
     assert seen == sorted(sql_names(db))[:2]
 
 
+def test_get_first_last_respect_slices(db):
+    seed()
+    ordered = [r[0] for r in db.execute('SELECT username FROM "user" ORDER BY username').fetchall()]
+    qs = User.order_by("username")
+    assert (qs[3:4].get()).username == ordered[3]  # one row in the slice: no MultipleObjectsReturned
+    with pytest.raises(MultipleObjectsReturned):
+        qs[3:5].get()
+    with pytest.raises(DoesNotExist):
+        qs[3:3].get()
+    assert (qs[2:5].first()).username == ordered[2]
+    assert qs[2:2].first() is None
+    assert qs.limit(0).first() is None
+    with pytest.raises(ParameterError):
+        qs[2:5].last()
+
+
 def test_update_and_delete_return_row_counts(db):
     seed()
     assert User.filter(status="active").update(bio="updated") == 4
