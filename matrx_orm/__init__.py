@@ -13,6 +13,7 @@ from matrx_orm._pagination import CursorPaginator, Paginator
 from matrx_orm._pool import close_pool, close_pools, get_pool
 from matrx_orm._queryset import QuerySet
 from matrx_orm._relations import prefetch_related_objects
+from matrx_orm._timeouts import statement_timeout
 from matrx_orm._transaction import in_transaction, on_commit, transaction
 from matrx_orm.core.aggregates import (
     ArrayAgg,
@@ -102,6 +103,7 @@ from matrx_orm.core.exceptions import (
     RelationshipError,
     StaleObjectError,
     StateError,
+    StatementTimeout,
     TransactionError,
     UnknownDatabaseError,
     ValidationError,
@@ -194,6 +196,7 @@ __all__ = [
     "disable_cross_process_invalidation",
     "Q",
     "transaction",
+    "statement_timeout",
     "on_commit",
     "in_transaction",
     "get_pool",
@@ -255,6 +258,7 @@ __all__ = [
     "ConnectionError",
     "IntegrityError",
     "TransactionError",
+    "StatementTimeout",
     "ConfigurationError",
     "CacheError",
     "StateError",

@@ -14,19 +14,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from matrx_orm._pool import get_pool
+from matrx_orm._routing import read_pool, retry_read
 from matrx_orm._transaction import bound_connection, transaction
-from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
+from matrx_orm.core.db_errors import DRIVER_ERRORS, is_connection_error, map_db_error
+from matrx_orm.core.exceptions import ConnectionError
+from matrx_orm.core.pool_health import describe_connection_failure
 from matrx_orm.core.query_log import log_query, query_hooks
+from matrx_orm.core.routing import is_read_only, routing
 
 __all__ = ["fetch_all", "fetch_one", "execute", "execute_many", "run_statements"]
 
 logger = logging.getLogger("matrx_orm")
 
 
-def _fail(error: BaseException, query: Any, params: Any, model: Any, operation: str, filters: Any) -> BaseException:
+def _fail(
+    error: BaseException, query: Any, params: Any, model: Any, operation: str, filters: Any, database: str | None = None
+) -> BaseException:
     if callable(filters):
         filters = filters()  # computed only when an error needs it
-    return map_db_error(error, model=model, operation=operation, query=query, params=params, filters=filters)
+    mapped = map_db_error(error, model=model, operation=operation, query=query, params=params, filters=filters)
+    if isinstance(mapped, ConnectionError):
+        describe_connection_failure(mapped, database)  # which database, masked DSN
+    return mapped
 
 
 async def fetch_all(
@@ -40,18 +49,24 @@ async def fetch_all(
 ) -> list[tuple[Any, ...]]:
     """Return every row of ``query``."""
     started = time.perf_counter() if query_hooks.active else 0.0
+    pool = None
     try:
         conn = bound_connection(database)
         if conn is not None:
             cur = await conn.execute(query, params)
             rows = await cur.fetchall()
         else:
-            pool = await get_pool(database)
+            pool = await (read_pool(database, query) if routing.enabled else get_pool(database))
             async with pool.connection() as conn:
                 cur = await conn.execute(query, params)
                 rows = await cur.fetchall()
     except DRIVER_ERRORS as error:
-        raise _fail(error, query, params, model, operation, filters) from error
+        # Outside a transaction a read whose connection died gets one retry; writes never do.
+        if pool is None or not is_connection_error(error) or not is_read_only(query):
+            raise _fail(error, query, params, model, operation, filters, database) from error
+        rows = await retry_read(
+            database, pool, query, params, False, lambda e: _fail(e, query, params, model, operation, filters, database)
+        )
     if started:
         log_query(query, params, started, len(rows), database)
     return rows
@@ -68,18 +83,24 @@ async def fetch_one(
 ) -> tuple[Any, ...] | None:
     """Return the first row of ``query`` (or None)."""
     started = time.perf_counter() if query_hooks.active else 0.0
+    pool = None
     try:
         conn = bound_connection(database)
         if conn is not None:
             cur = await conn.execute(query, params)
             row = await cur.fetchone()
         else:
-            pool = await get_pool(database)
+            pool = await (read_pool(database, query) if routing.enabled else get_pool(database))
             async with pool.connection() as conn:
                 cur = await conn.execute(query, params)
                 row = await cur.fetchone()
     except DRIVER_ERRORS as error:
-        raise _fail(error, query, params, model, operation, filters) from error
+        # Outside a transaction a read whose connection died gets one retry; writes never do.
+        if pool is None or not is_connection_error(error) or not is_read_only(query):
+            raise _fail(error, query, params, model, operation, filters, database) from error
+        row = await retry_read(
+            database, pool, query, params, True, lambda e: _fail(e, query, params, model, operation, filters, database)
+        )
     if started:
         log_query(query, params, started, 0 if row is None else 1, database)
     return row
@@ -107,7 +128,7 @@ async def execute(
                 cur = await conn.execute(query, params)
                 count = cur.rowcount
     except DRIVER_ERRORS as error:
-        raise _fail(error, query, params, model, operation, filters) from error
+        raise _fail(error, query, params, model, operation, filters, database) from error
     if started:
         log_query(query, params, started, count, database)
     return count
@@ -129,7 +150,7 @@ async def execute_many(
                 await cur.executemany(query, params_seq)
                 count = cur.rowcount
     except DRIVER_ERRORS as error:
-        raise _fail(error, query, None, model, operation, None) from error
+        raise _fail(error, query, None, model, operation, None, database) from error
     if started:
         log_query(query, [f"<{len(params_seq)} parameter sets>"], started, count, database)
     return count
@@ -166,5 +187,5 @@ async def run_statements(
                     log_query(query, params, started, count, database)
     except DRIVER_ERRORS as error:
         query, params = current if current else (None, None)
-        raise _fail(error, query, params, model, operation, None) from error
+        raise _fail(error, query, params, model, operation, None, database) from error
     return results

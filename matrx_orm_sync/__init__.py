@@ -15,6 +15,7 @@ from matrx_orm_sync._pagination import CursorPaginator, Paginator
 from matrx_orm_sync._pool import close_pool, close_pools, get_pool
 from matrx_orm_sync._queryset import QuerySet
 from matrx_orm_sync._relations import prefetch_related_objects
+from matrx_orm_sync._timeouts import statement_timeout
 from matrx_orm_sync._transaction import in_transaction, on_commit, transaction
 from matrx_orm.core.aggregates import (
     ArrayAgg,
@@ -104,6 +105,7 @@ from matrx_orm.core.exceptions import (
     RelationshipError,
     StaleObjectError,
     StateError,
+    StatementTimeout,
     TransactionError,
     UnknownDatabaseError,
     ValidationError,
@@ -196,6 +198,7 @@ __all__ = [
     "disable_cross_process_invalidation",
     "Q",
     "transaction",
+    "statement_timeout",
     "on_commit",
     "in_transaction",
     "get_pool",
@@ -257,6 +260,7 @@ __all__ = [
     "ConnectionError",
     "IntegrityError",
     "TransactionError",
+    "StatementTimeout",
     "ConfigurationError",
     "CacheError",
     "StateError",

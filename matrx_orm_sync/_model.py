@@ -227,6 +227,9 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             raise ParameterError(f"{meta.name}.upsert() needs conflict_fields", model=meta.name)
         conflict = check_field_names(meta, conflict_fields, "upsert(conflict_fields=)")
         rows = prepare_insert_rows(meta, objects_data)
+        # By default a conflict updates the fields the caller gave, never ones
+        # filled from Python defaults (that would reset existing values).
+        given = [frozenset(item) if isinstance(item, dict) else frozenset(meta.field_names) for item in objects_data]
         statements: list[tuple[str, list[Any]]] = []
         for names, indexes in group_rows_by_columns(rows):
             missing = [c for c in conflict if c not in names]
@@ -235,8 +238,15 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     f"{meta.name}.upsert(): every row needs the conflict fields; missing {missing}",
                     model=meta.name,
                 )
+            plans: list[tuple[tuple[str, ...], list[int]]]
             if update_fields is None:
-                updates = tuple(n for n in names if n not in conflict and n not in meta.pk_names)
+                by_given: dict[frozenset[str], list[int]] = {}
+                for i in indexes:
+                    by_given.setdefault(given[i], []).append(i)
+                plans = [
+                    (tuple(n for n in names if n in keys and n not in conflict and n not in meta.pk_names), group)
+                    for keys, group in by_given.items()
+                ]
             else:
                 updates = check_field_names(meta, update_fields, "upsert(update_fields=)")
                 absent = [u for u in updates if u not in names]
@@ -244,12 +254,14 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     raise ParameterError(
                         f"{meta.name}.upsert(): update_fields {absent} are not in the data", model=meta.name
                     )
+                plans = [(updates, list(indexes))]
             size = batch_size_for(len(names), batch_size)
-            for start in range(0, len(indexes), size):
-                chunk = indexes[start : start + size]
-                _reject_duplicate_conflicts(meta.name, [rows[i] for i in chunk], conflict)
-                params = [value for i in chunk for value in rows[i].values()]
-                statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
+            for updates, group in plans:
+                for start in range(0, len(group), size):
+                    chunk = group[start : start + size]
+                    _reject_duplicate_conflicts(meta.name, [rows[i] for i in chunk], conflict)
+                    params = [value for i in chunk for value in rows[i].values()]
+                    statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
         results = cls._run_fetch(statements, f"{meta.name}.upsert()")
         upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
         instances_changed(cls, upserted)

@@ -12,20 +12,65 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg import Connection
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from matrx_orm.core.compat_sync import call_at_loop_exit, loop_key
 from matrx_orm.core.config import DatabaseProjectConfig, get_database_config, resolve_database_name
+from matrx_orm.core.pool_health import exhausted_message, socket_has_data, unreachable_message
+from matrx_orm.core.routing import routing
 
-__all__ = ["get_pool", "close_pools", "close_pool", "pool_stats"]
+__all__ = ["get_pool", "close_pools", "close_pool", "pool_stats", "get_replica_pools", "OrmPool"]
 
 _pools: dict[tuple[str, Any], ConnectionPool] = {}
+#: (database, loop) -> the pools of its read replicas (also listed in ``_pools``).
+_replica_sets: dict[tuple[str | None, Any], list[ConnectionPool]] = {}
+
+
+class OrmPool(ConnectionPool):
+    """psycopg's pool, plus two guarantees: no dead connection handed out, and timeouts that say why.
+
+    A connection leaving the pool gets a zero-cost socket poll; only when the
+    server has spoken to the idle connection (it does so to say goodbye: a
+    restart, a crash, a terminated backend) is it checked with a round trip,
+    and then every idle connection is checked, since they usually died together.
+    """
+
+    matrx_config: DatabaseProjectConfig
+
+    def getconn(self, timeout: float | None = None) -> Any:
+        """Return a live connection, or raise PoolTimeout explaining why there is none."""
+        try:
+            conn = super().getconn(timeout)
+        except PoolTimeout as error:
+            raise PoolTimeout(self._explain_timeout(timeout)) from error
+        if socket_has_data(conn):
+            try:
+                self.check_connection(conn)
+            except psycopg.Error:
+                self.putconn(conn)  # broken: the pool discards it and opens a replacement
+                self.check()
+                return self.getconn(timeout)
+        return conn
+
+    def _explain_timeout(self, timeout: float | None) -> str:
+        config = self.matrx_config
+        waited = self.timeout if timeout is None else timeout
+        stats = self.get_stats()
+        if stats.get("pool_size", 0) >= self.max_size and not stats.get("pool_available", 0):
+            return exhausted_message(config, waited, stats.get("requests_waiting", 0))
+        try:  # the pool could not connect: ask the server why (failure path only)
+            conn = Connection.connect(config.conninfo(), autocommit=True, connect_timeout=3)
+        except psycopg.Error as error:
+            return unreachable_message(config, waited, str(error).strip())
+        conn.close()
+        return unreachable_message(config, waited, "the server answers now; it did not in time")
 
 
 def _make_pool(config: DatabaseProjectConfig) -> ConnectionPool:
     kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": config.prepare_threshold}
-    return ConnectionPool(
+    pool = OrmPool(
         config.conninfo(),
         min_size=config.min_pool_size,
         max_size=config.max_pool_size,
@@ -37,6 +82,8 @@ def _make_pool(config: DatabaseProjectConfig) -> ConnectionPool:
         name=f"matrx-orm:{config.name}",
         open=False,
     )
+    pool.matrx_config = config
+    return pool
 
 
 def get_pool(database: str | None = None) -> ConnectionPool:
@@ -64,15 +111,23 @@ def get_pool(database: str | None = None) -> ConnectionPool:
 def _forget_dead_loops() -> None:
     for key in [k for k in _pools if k[1] is not None and k[1].is_closed()]:
         del _pools[key]
+    for key in [k for k in _replica_sets if k[1] is not None and k[1].is_closed()]:
+        del _replica_sets[key]
 
 
 def close_pool(database: str | None = None) -> None:
     """Close the pool(s) of one database in this loop/process."""
     name = resolve_database_name(database)
     loop = loop_key()
-    closing = {id(p): p for k, p in _pools.items() if k[1] is loop and (k[0] == name or k[0] == database)}
+    closing = {
+        id(p): p
+        for k, p in _pools.items()
+        if k[1] is loop and (k[0] == name or k[0] == database or str(k[0]).startswith(f"{name}@replica"))
+    }
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
+    for key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         pool.close()
 
@@ -83,6 +138,8 @@ def close_pools() -> None:
     closing = {id(p): p for k, p in _pools.items() if k[1] is loop}
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
+    for key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         pool.close()
 
@@ -94,6 +151,28 @@ def pool_stats(database: str | None = None) -> dict[str, int]:
         if key[0] == name:
             return dict(pool.get_stats())
     return {}
+
+
+def get_replica_pools(database: str | None = None) -> list[ConnectionPool]:
+    """Return the open pools of ``database``'s read replicas (empty when it has none)."""
+    loop = loop_key()
+    pools = _replica_sets.get((database, loop))
+    if pools is None:
+        name = resolve_database_name(database)
+        pools = []
+        for replica in get_database_config(name).replica_configs():
+            pool = _pools.get((replica.name, loop))
+            if pool is None:
+                _forget_dead_loops()
+                pool = _make_pool(replica)
+                call_at_loop_exit(close_pools)
+                _pools[(replica.name, loop)] = pool
+            pools.append(pool)
+        _replica_sets[(database, loop)] = _replica_sets[(name, loop)] = pools
+    for pool in pools:
+        if pool.closed:
+            pool.open()
+    return pools
 
 
 def raw_connection(database: str | None = None) -> Connection[Any]:

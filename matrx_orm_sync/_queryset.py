@@ -133,11 +133,27 @@ class QuerySet(QuerySetExtras, Generic[M]):
             return self._with(distinct_on_state(self._state, fields))
         return self._with(self._state.clone(distinct=True))
 
-    def select_for_update(self, *, nowait: bool = False, skip_locked: bool = False, of: tuple[str, ...] = ()) -> Self:
+    def select_for_update(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: tuple[str, ...] | str = ()
+    ) -> Self:
         """Return a queryset that locks its rows (``FOR UPDATE``); use inside ``transaction()``."""
         if nowait and skip_locked:
             raise ParameterError("select_for_update(): nowait and skip_locked are exclusive", model=self._state.meta.name)
-        return self._with(self._state.clone(for_update=(nowait, skip_locked, tuple(of))))
+        of = (of,) if isinstance(of, str) else tuple(of)
+        return self._with(self._state.clone(for_update=(nowait, skip_locked, of)))
+
+    def using(self, target: str) -> Self:
+        """Return a queryset that reads from ``"primary"`` (never a replica), or ``"replica"`` (the default)."""
+        if target == "primary":
+            from matrx_orm_sync._routing import primary_queryset
+
+            return primary_queryset(self)  # type: ignore[no-any-return]
+        if target in ("replica", "default"):
+            base = type(self).__mro__[1] if getattr(type(self), "_matrx_on_primary", False) else type(self)
+            return base(self.model, self._state)  # type: ignore[no-any-return]
+        raise ParameterError(
+            f"{self._state.meta.name}.using() takes 'primary' or 'replica', got {target!r}", model=self._state.meta.name
+        )
 
     def __getitem__(self, item: slice) -> Self:
         meta = self._state.meta

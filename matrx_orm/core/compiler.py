@@ -214,12 +214,27 @@ class SQLCompiler:
             nowait, skip_locked, of = state.for_update
             out += " FOR UPDATE"
             if of:
-                out += " OF " + ", ".join(quote_ident(t) for t in of)
+                out += " OF " + ", ".join(self.lock_target(t) for t in of)
             if nowait:
                 out += " NOWAIT"
             elif skip_locked:
                 out += " SKIP LOCKED"
         return out
+
+    def lock_target(self, name: str) -> str:
+        """Return how ``FOR UPDATE OF`` names ``name``: ``"self"`` (this model's table) or a select_related path."""
+        meta = self.meta
+        if name in ("self", meta.name, meta.table_name):
+            # Unqualified: PostgreSQL refuses "schema"."table" in FOR UPDATE OF.
+            return quote_ident(meta.table_name)
+        if name in self.state.select_related:
+            # The alias core.relations gives the join of select_related path number i.
+            return quote_ident(f"_s{self.state.select_related.index(name)}")
+        raise ParameterError(
+            f"{meta.name}.select_for_update(of=...): {name!r} is neither 'self' nor a select_related path "
+            f"(select_related: {list(self.state.select_related) or 'none'})",
+            model=meta.name,
+        )
 
     def tail_params(self) -> list[Any]:
         """Return LIMIT/OFFSET parameters."""

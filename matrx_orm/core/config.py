@@ -33,8 +33,12 @@ class DatabaseProjectConfig:
     """How to reach one PostgreSQL database, and how to pool connections to it.
 
     ``name`` is what models put in ``_database``. ``prepare_threshold=None``
-    disables server-side prepared statements (needed behind PgBouncer in
-    transaction mode). ``statement_timeout`` is in milliseconds.
+    disables server-side prepared statements. ``statement_timeout`` is in
+    milliseconds. ``pgbouncer=True`` says the host is a PgBouncer in
+    transaction pooling mode: no server-side prepared statements and no
+    session state. ``replicas`` lists read replicas (``"host:port"``,
+    ``postgresql://`` URLs or dicts of overrides; unspecified parts come from
+    this config): reads outside a transaction go to them.
     """
 
     name: str
@@ -56,10 +60,26 @@ class DatabaseProjectConfig:
     application_name: str = "matrx-orm"
     check_connections: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    pgbouncer: bool = False
+    replicas: list[Any] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigurationError("DatabaseProjectConfig needs a name")
+        if self.pgbouncer:
+            # Transaction pooling hands each transaction to any server
+            # connection: prepared statements and startup/session settings
+            # would land on the wrong one.
+            self.prepare_threshold = None
+            if self.statement_timeout is not None or "options" in self.options:
+                raise ConfigurationError(
+                    f"database {self.name!r}: PgBouncer (transaction pooling) rejects per-connection settings, "
+                    "so statement_timeout cannot be set here; set it on the role "
+                    "(ALTER ROLE ... SET statement_timeout = ...) or per call with statement_timeout(ms)"
+                )
+        self.replicas = list(self.replicas or [])
+        if self.replicas:
+            self.replica_configs()  # validate now: fail at registration, not at the first read
         if self.min_pool_size < 0 or self.max_pool_size < max(1, self.min_pool_size):
             raise ConfigurationError(
                 f"database {self.name!r}: pool sizes must satisfy 0 <= min_pool_size <= max_pool_size, max >= 1 "
@@ -85,6 +105,10 @@ class DatabaseProjectConfig:
         params.update(self.options)
         return make_conninfo("", **params)
 
+    def replica_configs(self) -> list[DatabaseProjectConfig]:
+        """Return one config per replica (password, user, database and pool settings inherited)."""
+        return [_replica_config(self, index, spec) for index, spec in enumerate(self.replicas)]
+
     def masked_dsn(self) -> str:
         """Return a ``postgresql://`` URL describing the target, password masked."""
         auth = self.user + (":***" if self.password else "")
@@ -101,6 +125,44 @@ class DatabaseProjectConfig:
     __str__ = __repr__
 
 
+def _replica_config(primary: DatabaseProjectConfig, index: int, spec: Any) -> DatabaseProjectConfig:
+    changes: dict[str, Any]
+    if isinstance(spec, DatabaseProjectConfig):
+        changes = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in ("name", "replicas")}
+    elif isinstance(spec, dict):
+        changes = dict(spec)
+    elif isinstance(spec, str) and "://" in spec:
+        parsed = urlparse(spec)
+        if parsed.scheme not in ("postgres", "postgresql"):
+            raise ConfigurationError(f"database {primary.name!r}: replica {index} has scheme {parsed.scheme!r}")
+        changes = {"host": unquote(parsed.hostname or "") or primary.host}
+        if parsed.port:
+            changes["port"] = str(parsed.port)
+        if parsed.username:
+            changes["user"] = unquote(parsed.username)
+        if parsed.password:
+            changes["password"] = unquote(parsed.password)
+        if parsed.path.strip("/"):
+            changes["database_name"] = unquote(parsed.path.lstrip("/"))
+    elif isinstance(spec, str) and spec:
+        host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "")
+        changes = {"host": host or spec}
+        if port:
+            changes["port"] = port
+    else:
+        raise ConfigurationError(
+            f"database {primary.name!r}: replica {index} must be 'host:port', a postgresql:// URL, a dict "
+            f"or a DatabaseProjectConfig, got {type(spec).__name__}"
+        )
+    unknown = set(changes) - {f.name for f in fields(primary)}
+    if unknown:
+        raise ConfigurationError(f"database {primary.name!r}: replica {index} has unknown settings {sorted(unknown)}")
+    changes["name"] = f"{primary.name}@replica{index}"
+    changes["replicas"] = []
+    changes["alias"] = ""
+    return replace(primary, **changes)
+
+
 _configs: dict[str, DatabaseProjectConfig] = {}
 _aliases: dict[str, str] = {}
 _lock = threading.Lock()
@@ -114,6 +176,10 @@ def register_database(config: DatabaseProjectConfig) -> DatabaseProjectConfig:
         _configs[config.name] = config
         if config.alias:
             _aliases[config.alias] = config.name
+    if config.replicas:
+        from matrx_orm.core.routing import routing
+
+        routing.enabled = True  # the executor starts looking for replicas (one flag check per read)
     return config
 
 
@@ -131,6 +197,8 @@ def config_from_url(name: str, url: str, **overrides: Any) -> DatabaseProjectCon
             "user": unquote(parsed.username or "") or "postgres",
             "password": unquote(parsed.password or ""),
         }
+        if "password" in query:  # ?password=... must not end up in the (unmasked) options
+            values["password"] = query.pop("password")
         if "sslmode" in query:
             values["sslmode"] = query.pop("sslmode")
         if query:

@@ -11,7 +11,7 @@ from matrx_orm.core import exceptions as exc
 
 from psycopg_pool import PoolTimeout, TooManyRequests
 
-__all__ = ["map_db_error", "DRIVER_ERRORS"]
+__all__ = ["map_db_error", "DRIVER_ERRORS", "is_connection_error"]
 
 #: What the executor catches and maps: driver errors and pool timeouts.
 DRIVER_ERRORS = (psycopg.Error, PoolTimeout, TooManyRequests)
@@ -19,6 +19,20 @@ DRIVER_ERRORS = (psycopg.Error, PoolTimeout, TooManyRequests)
 _INTEGRITY = (
     psycopg.IntegrityError,
 )
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Return True when ``error`` says the connection is unusable (dead socket, server gone).
+
+    No SQLSTATE (raised client-side), class 08 (connection exception) or 57P
+    (server shutting down / starting). A statement that failed this way may or
+    may not have run: a read can be retried on a fresh connection, a write
+    must not be.
+    """
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    sqlstate = getattr(error, "sqlstate", None)
+    return not sqlstate or sqlstate.startswith("08") or sqlstate.startswith("57P")
 
 
 def map_db_error(
@@ -58,9 +72,9 @@ def map_db_error(
     ).startswith("40"):
         # Class 40 (serialization failure, deadlock) are OperationalErrors in psycopg, not connection errors.
         cls = exc.TransactionError
-    elif isinstance(error, psycopg.OperationalError) and (
-        not sqlstate or sqlstate.startswith("08") or sqlstate.startswith("57P")
-    ):
+    elif isinstance(error, pg_errors.QueryCanceled):
+        cls = exc.StatementTimeout  # 57014: statement_timeout (per database or per call) expired
+    elif is_connection_error(error):
         # No SQLSTATE (client side), connection exceptions, server shutting down. Not e.g.
         # lock_not_available (55P03) or statement timeouts (57014), which are query errors.
         cls = exc.ConnectionError
@@ -76,6 +90,7 @@ def map_db_error(
         exc.IntegrityError: "Integrity constraint violated",
         exc.ConnectionError: "Database connection failed",
         exc.TransactionError: "Transaction failed",
+        exc.StatementTimeout: "Statement cancelled",
         exc.QueryError: "Query failed",
         exc.ValidationError: "PostgreSQL rejected a value",
         exc.DatabaseError: "Database error",

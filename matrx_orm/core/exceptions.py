@@ -20,6 +20,7 @@ __all__ = [
     "ConnectionError",
     "IntegrityError",
     "TransactionError",
+    "StatementTimeout",
     "ConfigurationError",
     "CacheError",
     "StateError",
@@ -170,6 +171,12 @@ class ConnectionError(DatabaseError):  # noqa: A001 - the SPEC's name
     """The database could not be reached, or the pool gave no connection in time."""
 
     default_message = "Connection error"
+
+
+class StatementTimeout(DatabaseError):
+    """PostgreSQL cancelled a statement: ``statement_timeout`` (per database or per call) expired."""
+
+    default_message = "Statement timeout"
 
 
 class IntegrityError(DatabaseError):

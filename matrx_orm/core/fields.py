@@ -743,6 +743,8 @@ class JSONField(Field):
                 json.dumps(value, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 raise self.fail(value, f"not JSON-serialisable: {exc}") from exc
+            if _has_nul(value):
+                raise self.fail(value, "PostgreSQL jsonb cannot contain NUL characters (\\u0000)")
 
     def get_db_prep_value(self, value: Any) -> Any:
         if value is None:
@@ -752,7 +754,20 @@ class JSONField(Field):
         return Jsonb(value)
 
     def get_lookup_value(self, value: Any) -> Any:
+        if value is not None and _has_nul(value):
+            raise self.fail(value, "PostgreSQL jsonb cannot contain NUL characters (\\u0000)")
         return None if value is None else Jsonb(value)
+
+
+def _has_nul(value: Any) -> bool:
+    """Return True when a NUL character hides in a string, a key or a nested item."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class JSONBField(JSONField):
@@ -825,6 +840,8 @@ class HStoreField(Field):
         for key, item in value.items():
             if not isinstance(key, str) or not (item is None or isinstance(item, str)):
                 raise self.fail(value, "hstore keys and values must be strings (values may be None)")
+            if _has_nul(key) or _has_nul(item):
+                raise self.fail(value, "PostgreSQL hstore cannot contain NUL characters")
         return value
 
     # Sent as hstore text and parsed back here, so no per-connection type

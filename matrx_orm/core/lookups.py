@@ -198,11 +198,8 @@ class _Like(Lookup):
                 value=repr(value)[:200],
             )
         if "\x00" in value:
-            raise ParameterError(
-                f"{field.model_name}.{field.name}__{self.name}: NUL characters cannot be sent to PostgreSQL",
-                model=field.model_name,
-                field=field.name,
-            )
+            # A bad value, like a NUL in a written string: ValidationError, before any SQL is sent.
+            raise field.fail(value, f"__{self.name}: PostgreSQL text cannot contain NUL characters")
         return self.pattern.format(escape_like(value))
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:

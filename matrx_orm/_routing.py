@@ -1,0 +1,97 @@
+"""Read routing (replicas) and the one retry a read gets after losing its connection.
+
+The executor calls ``read_pool`` only when some registered database has
+replicas (one flag check otherwise), and ``retry_read`` only on the failure
+path. Writes never come here: they always use the primary and are never
+retried, because a write whose connection died may or may not have happened.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from matrx_orm._pool import get_pool, get_replica_pools
+from matrx_orm.core.db_errors import DRIVER_ERRORS
+from matrx_orm.core.routing import is_read_only, primary_forced, use_primary
+
+__all__ = ["read_pool", "retry_read", "primary_queryset"]
+
+_turns = itertools.count()
+
+
+async def read_pool(database: str | None, query: Any) -> AsyncConnectionPool:
+    """Return a replica's pool for a read outside a transaction (round robin), else the primary's."""
+    if not primary_forced() and is_read_only(query):
+        replicas = await get_replica_pools(database)
+        if replicas:
+            return replicas[next(_turns) % len(replicas)]
+    return await get_pool(database)
+
+
+async def retry_read(
+    database: str | None,
+    failed_pool: AsyncConnectionPool,
+    query: Any,
+    params: Sequence[Any],
+    one: bool,
+    fail: Callable[[BaseException], BaseException],
+) -> Any:
+    """Run a read once more after its connection died; return its rows (or row, with ``one``).
+
+    The failed pool first drops every dead idle connection (a restart kills
+    them all). A read that failed on a replica is retried on the primary.
+    """
+    await failed_pool.check()
+    primary = await get_pool(database)
+    pool = failed_pool if failed_pool is primary else primary
+    try:
+        async with pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await (cur.fetchone() if one else cur.fetchall())
+    except DRIVER_ERRORS as error:  # the retry's own error is the one to report
+        raise fail(error) from error
+
+
+def _on_primary(method: Any) -> Any:
+    if inspect.iscoroutinefunction(method):
+
+        async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with use_primary():
+                return await method(self, *args, **kwargs)
+
+    else:
+
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with use_primary():
+                return method(self, *args, **kwargs)
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+_primary_classes: dict[type, type] = {}
+
+
+def primary_queryset(queryset: Any) -> Any:
+    """Return a copy of ``queryset`` whose every call runs inside ``use_primary()``."""
+    cls = type(queryset)
+    if getattr(cls, "_matrx_on_primary", False):
+        return queryset
+    routed = _primary_classes.get(cls)
+    if routed is None:
+        namespace: dict[str, Any] = {"__slots__": (), "_matrx_on_primary": True}
+        for name in dir(cls):
+            if name.startswith("_") and name not in ("__aiter__", "__iter__", "__getitem__"):
+                continue
+            attr = inspect.getattr_static(cls, name)
+            if inspect.isfunction(attr):
+                namespace[name] = _on_primary(getattr(cls, name))
+        routed = type(f"Primary{cls.__name__}", (cls,), namespace)
+        _primary_classes[cls] = routed
+    return routed(queryset.model, queryset.state)
