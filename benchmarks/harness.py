@@ -1,11 +1,13 @@
 """Timing, pairing and reporting: how the workloads are measured.
 
 The machine is small and shared, so absolute numbers drift; what is reported
-is the **paired ratio**: in each round every system runs the same workload
-for the same time slice, one after the other (the order alternates between
-rounds so no system always runs first), and the ORM's rate is divided by the
-rate raw psycopg reached *in the same round and mode*. The table shows the
-median over rounds of each rate and of each ratio, with the ratio's min-max.
+is the **paired ratio**. In each round, the systems of one mode (raw psycopg,
+matrx_orm, and any peer) take turns on the same workload in short blocks
+(about 20 ms each, cycling until each has had its slice), so they see the
+same background load; the ORM's rate is then divided by raw psycopg's rate
+from the same round. The starting system alternates between rounds. The table
+shows the median over rounds of each rate and of each ratio, with the ratio's
+min-max.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class Settings:
     """How long to measure."""
 
     rounds: int = 7
-    slice_seconds: float = 0.8
+    slice_seconds: float = 1.0  # per system, per mode, per round
     warmup_seconds: float = 0.3
+    block_seconds: float = 0.02  # one turn of a system inside a slice
     min_ops: int = 3
 
 
@@ -70,6 +73,64 @@ async def _time_async(op: Callable[[int], Any], budget: float, start: int, min_o
         now = perf()
         if now >= deadline and i - start >= min_ops:
             return i - start, now - t0
+
+
+def _interleave_sync(
+    ops: list[Callable[[int], Any]], starts: list[int], budget: float, block: float, min_ops: int
+) -> tuple[list[int], list[float]]:
+    """Run ``ops`` in turns of ``block`` seconds for about ``budget`` seconds in all; return (ops, seconds) each."""
+    perf = time.perf_counter
+    n = len(ops)
+    done = [0] * n
+    spent = [0.0] * n
+    deadline = perf() + budget
+    turn = 0
+    while True:
+        k = turn % n
+        op, i = ops[k], starts[k] + done[k]
+        t0 = perf()
+        end = t0 + block
+        count = 0
+        while True:
+            op(i + count)
+            count += 1
+            now = perf()
+            if now >= end:
+                break
+        done[k] += count
+        spent[k] += now - t0
+        turn += 1
+        if turn % n == 0 and now >= deadline and min(done) >= min_ops:
+            return done, spent
+
+
+async def _interleave_async(
+    ops: list[Callable[[int], Any]], starts: list[int], budget: float, block: float, min_ops: int
+) -> tuple[list[int], list[float]]:
+    """Async twin of ``_interleave_sync``."""
+    perf = time.perf_counter
+    n = len(ops)
+    done = [0] * n
+    spent = [0.0] * n
+    deadline = perf() + budget
+    turn = 0
+    while True:
+        k = turn % n
+        op, i = ops[k], starts[k] + done[k]
+        t0 = perf()
+        end = t0 + block
+        count = 0
+        while True:
+            await op(i + count)
+            count += 1
+            now = perf()
+            if now >= end:
+                break
+        done[k] += count
+        spent[k] += now - t0
+        turn += 1
+        if turn % n == 0 and now >= deadline and min(done) >= min_ops:
+            return done, spent
 
 
 async def _call_async(op: Callable[[int], Any], i: int) -> Any:
@@ -141,6 +202,23 @@ class Runner:
             if workload.after_slice is not None:
                 workload.after_slice()
 
+    def interleaved(self, workload: Workload, impls: list[Impl], budget: float) -> list[float]:
+        """Run ``impls`` (all of one mode) in alternating blocks; return each one's rate."""
+        keys = [(workload.key, impl.id) for impl in impls]
+        starts = [self.counters.get(key, 0) for key in keys]
+        ops = [impl.op for impl in impls]
+        s = self.settings
+        gc.collect()
+        if impls[0].mode == "async":
+            done, spent = self.loop.run_until_complete(_interleave_async(ops, starts, budget, s.block_seconds, s.min_ops))
+        else:
+            done, spent = _interleave_sync(ops, starts, budget, s.block_seconds, s.min_ops)
+        for key, start, count in zip(keys, starts, done):
+            self.counters[key] = start + count
+        if workload.after_slice is not None:
+            workload.after_slice()
+        return [count * workload.per_op / seconds for count, seconds in zip(done, spent)]
+
     def run(self, workloads: list[Workload]) -> list[Outcome]:
         """Warm up, then measure every workload for ``rounds`` rounds."""
         outcomes = [Outcome(w) for w in workloads]
@@ -156,9 +234,11 @@ class Runner:
                 if w.skipped or not w.impls:
                     continue
                 order = _order(w.impls, r)
-                budget = self.settings.slice_seconds * w.slice_factor
-                for impl in order:
-                    outcome.rates.setdefault(impl.id, []).append(self.timed(w, impl, budget))
+                for mode in dict.fromkeys(i.mode for i in order):
+                    group = [i for i in order if i.mode == mode]
+                    budget = self.settings.slice_seconds * w.slice_factor * len(group)
+                    for impl, rate in zip(group, self.interleaved(w, group, budget)):
+                        outcome.rates.setdefault(impl.id, []).append(rate)
         return outcomes
 
 

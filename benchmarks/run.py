@@ -27,8 +27,8 @@ __all__ = ["main"]
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fewer, shorter rounds (about two minutes)")
-    p.add_argument("--rounds", type=int, help="rounds per workload (default 7, quick 4)")
-    p.add_argument("--seconds", type=float, help="time slice per system and round (default 0.8, quick 0.35)")
+    p.add_argument("--rounds", type=int, help="rounds per workload (default 7, quick 5)")
+    p.add_argument("--seconds", type=float, help="time slice per system and round (default 1.0, quick 0.3)")
     p.add_argument("--only", help="comma-separated workload keys (see --list)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--peers", default="auto", help="'auto' (installed ones), 'none', or a comma-separated list")
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = Settings()
     if args.quick:
-        settings = Settings(rounds=4, slice_seconds=0.35, warmup_seconds=0.15)
+        settings = Settings(rounds=5, slice_seconds=0.3, warmup_seconds=0.15)
     if args.rounds:
         settings.rounds = args.rounds
     if args.seconds:

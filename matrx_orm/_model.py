@@ -15,7 +15,14 @@ from matrx_orm._model_extras import ModelExtras, send_signal
 from matrx_orm._queryset import QuerySet
 from matrx_orm._relations import RelationsMixin
 from matrx_orm.core.compat_async import MODE
-from matrx_orm.core.bulk_sql import column_arrays, compile_unnest_insert, compile_unnest_update, unnest_columns_ok
+from matrx_orm.core.bulk_sql import (
+    array_batches,
+    column_arrays,
+    compile_unnest_insert,
+    compile_unnest_update,
+    mixed_timezones,
+    unnest_columns_ok,
+)
 from matrx_orm.core.compiler import (
     compile_bulk_delete,
     compile_bulk_update,
@@ -174,12 +181,11 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         for names, indexes in group_rows_by_columns(rows):
             if unnest_columns_ok(meta, names):
                 # One array per column: the SQL text does not depend on the row count.
-                query = compile_unnest_insert(meta, names, ignore_conflicts=ignore_conflicts)
-                size = batch_size or len(indexes)
-                for start in range(0, len(indexes), size):
-                    chunk = indexes[start : start + size]
-                    statements.append((query, column_arrays([tuple(rows[i].values()) for i in chunk], len(names))))
-                continue
+                arrays = column_arrays([tuple(rows[i].values()) for i in indexes], len(names))
+                if not mixed_timezones(meta, names, arrays):
+                    query = compile_unnest_insert(meta, names, ignore_conflicts=ignore_conflicts)
+                    statements.extend((query, batch) for batch in array_batches(arrays, batch_size))
+                    continue
             size = batch_size_for(len(names), batch_size)
             for start in range(0, len(indexes), size):
                 chunk = indexes[start : start + size]
@@ -284,12 +290,12 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in names]
             rows.append(pk_values + values)
         statements = []
-        if unnest_columns_ok(meta, meta.pk_names + names):
+        columns = meta.pk_names + names
+        arrays = column_arrays(rows, len(columns)) if unnest_columns_ok(meta, columns) else None
+        if arrays is not None and not mixed_timezones(meta, columns, arrays):
             # One array per column: the SQL text does not depend on the row count.
             query = compile_unnest_update(meta, names)
-            size = batch_size or len(rows)
-            for start in range(0, len(rows), size):
-                statements.append((query, column_arrays(rows[start : start + size], len(meta.pk_names) + len(names))))
+            statements.extend((query, batch) for batch in array_batches(arrays, batch_size))
         else:
             size = batch_size_for(len(names) + len(meta.pk_names), batch_size)
             for start in range(0, len(rows), size):

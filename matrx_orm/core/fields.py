@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
+from matrx_orm.core import registry as _registry
 from matrx_orm.core.exceptions import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -1002,6 +1003,29 @@ class JSONBArrayField(ArrayField):
 _ON_DELETE = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION", "PROTECT", "DO_NOTHING"}
 
 
+class _ResolvedTarget:
+    """A foreign key's resolved target, valid while no model is (re)registered.
+
+    Every value written through a foreign key is validated and converted by
+    the target field, so resolving it through the registry each time would
+    cost three registry lookups per value on bulk paths. Copies (inherited
+    fields are deep-copied) start empty.
+    """
+
+    __slots__ = ("generation", "meta", "field")
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.meta: Any = None
+        self.field: Any = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ResolvedTarget:
+        return _ResolvedTarget()
+
+    def __copy__(self) -> _ResolvedTarget:
+        return _ResolvedTarget()
+
+
 class ForeignKey(Field):
     """A column holding the primary key (or ``to_field``) of another model.
 
@@ -1038,6 +1062,7 @@ class ForeignKey(Field):
         self.on_delete = normalized
         self.related_name = related_name
         self.db_constraint = db_constraint
+        self._resolved = _ResolvedTarget()
 
     @property
     def relation_name(self) -> str:
@@ -1051,13 +1076,27 @@ class ForeignKey(Field):
 
     def target_meta(self) -> ModelMeta:
         """Return the metadata of the referenced model (resolved lazily)."""
-        from matrx_orm.core.registry import resolve_meta
-
+        resolved = self._resolved
+        generation = _registry.registry_generation()
+        if resolved.generation == generation and resolved.meta is not None:
+            return resolved.meta  # type: ignore[no-any-return]
         assert self.meta is not None
-        return resolve_meta(self.to, self.meta, f"{self.model_name}.{self.name}")
+        meta = _registry.resolve_meta(self.to, self.meta, f"{self.model_name}.{self.name}")
+        if resolved.generation != generation:
+            resolved.field = None
+        resolved.meta, resolved.generation = meta, generation
+        return meta
 
     def target_field(self) -> Field:
         """Return the referenced field (the target's primary key by default)."""
+        resolved = self._resolved
+        if resolved.field is not None and resolved.generation == _registry.registry_generation():
+            return resolved.field  # type: ignore[no-any-return]
+        field = self._find_target_field()
+        resolved.field = field
+        return field
+
+    def _find_target_field(self) -> Field:
         meta = self.target_meta()
         if self.to_field_name:
             try:

@@ -91,6 +91,19 @@ def test_bulk_create_every_scalar_type_round_trips(db):
     assert db.execute("SELECT count(*) FROM everything WHERE f_char IS NULL AND f_uuid IS NULL").fetchone() == (1,)
 
 
+def test_bulk_create_mixed_naive_and_aware_datetimes(db):
+    aware = dt.datetime(2024, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    naive = dt.datetime(2024, 3, 4, 5, 6, 7)
+    with capture_queries() as seen:
+        objs = Everything.bulk_create([{"f_int": 1, "f_datetime": aware}, {"f_int": 2, "f_datetime": naive}])
+    assert [o.f_int for o in objs] == [1, 2]
+    assert len(seen) == 1 and "unnest(" not in seen[0]  # one array cannot hold both flavours
+    # The naive value means what it means in a VALUES row: the session's time zone.
+    expected_naive = db.execute("SELECT %s::timestamptz", [naive]).fetchone()[0]
+    rows = db.execute("SELECT f_datetime FROM everything ORDER BY f_int").fetchall()
+    assert rows == [(aware,), (expected_naive,)]
+
+
 def test_bulk_create_arrays_and_json_fall_back_to_values(db):
     data = [
         {"f_int_array": [1, 2, 3], "f_text_array": ["a", None], "f_jsonb": {"k": [1, 2]}, "f_int": 1},
