@@ -18,7 +18,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from matrx_orm.core.compat_sync import call_at_loop_exit, loop_key
 from matrx_orm.core.config import DatabaseProjectConfig, get_database_config, resolve_database_name
-from matrx_orm.core.pool_health import exhausted_message, socket_has_data, unreachable_message
+from matrx_orm.core.db_errors import map_db_error
+from matrx_orm.core.pool_health import (
+    describe_connection_failure,
+    exhausted_message,
+    socket_has_data,
+    unreachable_message,
+)
 from matrx_orm.core.routing import routing
 
 __all__ = ["get_pool", "close_pools", "close_pool", "pool_stats", "get_replica_pools", "OrmPool"]
@@ -178,4 +184,8 @@ def get_replica_pools(database: str | None = None) -> list[ConnectionPool]:
 def raw_connection(database: str | None = None) -> Connection[Any]:
     """Open a dedicated (non-pooled) connection, e.g. for LISTEN; caller closes it."""
     config = get_database_config(database)
-    return Connection.connect(config.conninfo(), autocommit=True)
+    try:
+        return Connection.connect(config.conninfo(), autocommit=True)
+    except psycopg.Error as error:
+        mapped = map_db_error(error, operation=f"connecting to {config.name!r}")
+        raise describe_connection_failure(mapped, config.name) from error

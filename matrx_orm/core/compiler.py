@@ -222,18 +222,20 @@ class SQLCompiler:
         return out
 
     def lock_target(self, name: str) -> str:
-        """Return how ``FOR UPDATE OF`` names ``name``: ``"self"`` (this model's table) or a select_related path."""
+        """Return how ``FOR UPDATE OF`` names ``name``: ``"self"`` is this model's table."""
         meta = self.meta
         if name in ("self", meta.name, meta.table_name):
             # Unqualified: PostgreSQL refuses "schema"."table" in FOR UPDATE OF.
             return quote_ident(meta.table_name)
         if name in self.state.select_related:
-            # The alias core.relations gives the join of select_related path number i.
-            return quote_ident(f"_s{self.state.select_related.index(name)}")
+            raise ParameterError(
+                f"{meta.name}.select_for_update(of=...): select_related({name!r}) is a LEFT JOIN and PostgreSQL "
+                "cannot lock the nullable side of an outer join; lock those rows with their own "
+                "select_for_update() query",
+                model=meta.name,
+            )
         raise ParameterError(
-            f"{meta.name}.select_for_update(of=...): {name!r} is neither 'self' nor a select_related path "
-            f"(select_related: {list(self.state.select_related) or 'none'})",
-            model=meta.name,
+            f"{meta.name}.select_for_update(of=...): {name!r} is not 'self' (this model's table)", model=meta.name
         )
 
     def tail_params(self) -> list[Any]:
