@@ -31,7 +31,7 @@ from matrx_orm.core.extended_query import (
     order_state,
     split_annotation_values,
 )
-from matrx_orm.core.hydrate import convert_values, hydrate_rows
+from matrx_orm.core.hydrate import convert_values, hydrate_rows, rows_to_dicts
 from matrx_orm.core.query_state import QueryState
 from matrx_orm.core.relations import hydrate_select_related, parse_prefetch_related, parse_select_related
 from matrx_orm.core.write_prep import prepare_update_values
@@ -295,7 +295,7 @@ class QuerySet(QuerySetExtras, Generic[M]):
         )
         if any(meta.fields[n].needs_conversion for n in names):
             return [convert_values(meta, names, row) for row in rows]
-        return [dict(zip(names, row)) for row in rows]
+        return rows_to_dicts(names, rows)
 
     async def values_list(self, *fields: str, flat: bool = False, **expressions: Any) -> list[Any]:
         """Return the matching rows as tuples (or bare values with ``flat=True`` and one field)."""

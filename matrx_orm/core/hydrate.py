@@ -3,19 +3,67 @@
 Rows come back as tuples in the order of the SELECT list, which the compiler
 built from the model's fields, so no cursor description lookup is needed.
 Only fields whose database values need conversion pay a per-value call.
+
+Building one dict per row is most of the cost, so the dicts are built by a
+small function generated once per column list: a comprehension with a dict
+display, ``[{"id": _0, "title": _1} for _0, _1 in rows]``, which CPython runs
+about twice as fast as ``dict(zip(names, row))`` (or psycopg's ``dict_row``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import Any
 
 from matrx_orm.core.model_meta import ModelMeta
 
-__all__ = ["hydrate_rows", "hydrate_row", "row_names"]
+__all__ = ["hydrate_rows", "hydrate_row", "row_names", "dict_maker", "rows_to_dicts"]
 
 _new = object.__new__
+
+RowsToDicts = Callable[[Sequence[Sequence[Any]]], list[dict[str, Any]]]
+_makers: dict[tuple[str, ...], RowsToDicts] = {}
+
+
+def dict_maker(names: tuple[str, ...]) -> RowsToDicts:
+    """Return a function turning rows into dicts keyed by ``names`` (generated once per column list)."""
+    maker = _makers.get(names)
+    if maker is None:
+        maker = _build_dict_maker(names)
+        if len(_makers) < 1024:  # column lists are few in practice; never unbounded
+            _makers[names] = maker
+    return maker
+
+
+def rows_to_dicts(names: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Return one ``{name: value}`` dict per row."""
+    return dict_maker(names)(rows)
+
+
+def _zip_dicts(names: tuple[str, ...]) -> RowsToDicts:
+    return lambda rows: list(map(dict, map(zip, repeat(names), rows)))
+
+
+def _build_dict_maker(names: tuple[str, ...]) -> RowsToDicts:
+    if not names or not all(isinstance(n, str) for n in names):
+        return _zip_dicts(names)
+    # Only repr() of the names reaches the source (string literals) and the
+    # loop variables are positional: no text of the caller is executed.
+    targets = ", ".join(f"_{i}" for i in range(len(names))) + ("," if len(names) == 1 else "")
+    items = ", ".join(f"{name!r}: _{i}" for i, name in enumerate(names))
+    namespace: dict[str, Any] = {}
+    exec(compile(f"def make(rows):\n    return [{{{items}}} for {targets} in rows]\n", "<matrx_orm rows>", "exec"), namespace)
+    fast = namespace["make"]
+    slow = _zip_dicts(names)
+
+    def make(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        try:
+            return fast(rows)  # type: ignore[no-any-return]
+        except ValueError:
+            return slow(rows)  # a row of another width: zip's semantics (extra values ignored)
+
+    return make
 
 
 def row_names(meta: ModelMeta, fields: Sequence[str] | None) -> tuple[str, ...]:
@@ -43,24 +91,16 @@ def _converters(meta: ModelMeta, names: tuple[str, ...]) -> list[tuple[str, Any]
 def hydrate_rows(cls: type, names: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Return one instance of ``cls`` per row, attributes named by ``names``."""
     converters = _converters(cls._meta, names)  # type: ignore[attr-defined]
-    if not converters:
-        # The per-row work runs in C (map/zip/dict); the only Python-level
-        # step left per row is the ``__dict__`` assignment.
-        out = list(map(_new, repeat(cls, len(rows))))
-        for obj, values in zip(out, map(dict, map(zip, repeat(names), rows))):
-            obj.__dict__ = values
-        return out
-    out = []
-    append = out.append
-    for row in rows:
-        values = dict(zip(names, row))
-        for name, convert in converters:
-            value = values[name]
-            if value is not None:
-                values[name] = convert(value)
-        obj = _new(cls)
+    dicts = dict_maker(names)(rows)
+    if converters:
+        for values in dicts:
+            for name, convert in converters:
+                value = values[name]
+                if value is not None:
+                    values[name] = convert(value)
+    out = list(map(_new, repeat(cls, len(dicts))))
+    for obj, values in zip(out, dicts):
         obj.__dict__ = values
-        append(obj)
     return out
 
 
