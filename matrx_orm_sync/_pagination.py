@@ -87,7 +87,7 @@ class CursorPaginator(Generic[M]):
         self.queryset = qs
 
     def _ordered(self, reverse: bool) -> QuerySet[Any]:
-        names = [("" if desc != reverse else "-") + name for name, desc in self.ordering]
+        names = [("-" if desc != reverse else "") + name for name, desc in self.ordering]
         return self.queryset.order_by(*names)
 
     def page(self, *, after: str | None = None, before: str | None = None) -> CursorPage[M]:

@@ -206,11 +206,12 @@ class QuerySetExtras:
                 with transaction(meta.database):
                     return self.model.create(**values), True
             return self.model.create(**values), True
-        except IntegrityError:
+        except IntegrityError as error:
+            # Lost a race (someone inserted the row first), or a real constraint violation.
             try:
                 return self.filter(**kwargs).get(), False
             except DoesNotExist:
-                raise
+                raise error from None
 
     def update_or_create(self, defaults: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Any, bool]:
         """Return ``(instance, created)``: update the row matching ``kwargs`` with ``defaults``, or create it.
@@ -227,11 +228,19 @@ class QuerySetExtras:
                         return self.model.create(**self._create_values(defaults, kwargs)), True
                 except IntegrityError:
                     obj = self.select_for_update().filter(**kwargs).get()
-            if defaults:
-                for name, value in defaults.items():
+            plain = {k: v for k, v in defaults.items() if getattr(v, "as_sql", None) is None}
+            computed = {k: v for k, v in defaults.items() if k not in plain}
+            if plain:
+                for name, value in plain.items():
                     field = meta.field(name)
-                    obj.__dict__[field.name] = value if getattr(value, "as_sql", None) is not None else field.clean(value)
-                obj.save(update_fields=list(defaults))
+                    obj.__dict__[field.name] = field.clean(value)
+                obj.save(update_fields=list(plain))
+            if computed:
+                # Expressions (F("views") + 1) are computed by the database on the locked row.
+                (fresh,) = type(self)(self.model).filter(**obj.pk_filter()).update_returning(**computed)
+                for name in computed:
+                    name = meta.field(name).name
+                    obj.__dict__[name] = fresh.__dict__[name]
             return obj, False
 
     def _create_values(self, defaults: dict[str, Any] | None, lookups: dict[str, Any]) -> dict[str, Any]:

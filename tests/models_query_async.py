@@ -55,7 +55,7 @@ class QArticle(Model):
     status = CharField(max_length=20, null=False, default="draft", choices=[("draft", "Draft"), ("published", "Published")])
     views = IntegerField(null=False, default=0)
     rating = DecimalField(max_digits=4, decimal_places=2, null=True)
-    tags = TextArrayField(null=False, default=list)
+    tags = TextArrayField(null=False, default=[])
     scores = IntegerArrayField(null=True)
     data = JSONBField(null=True)
     created_at = DateTimeField(null=False, db_default="now()")

@@ -202,12 +202,23 @@ PUBLIC_API = {
     # migrations
     "makemigrations", "migrate", "rollback", "migration_status", "create_empty", "migrate_and_rebuild",
     "SchemaDiff", "TableFilter",
+    # advanced querying: expressions, aggregates, windows, subqueries, search, PostgreSQL types, signals, pagination
+    "F", "Value", "Func", "RawSQL", "Case", "When", "Cast", "Coalesce", "Greatest", "Least", "NullIf", "Lower",
+    "Upper", "Length", "Trim", "LTrim", "RTrim", "Concat", "Substr", "Replace", "Left", "Right", "StrIndex", "Abs",
+    "Round", "Floor", "Ceil", "Sqrt", "Power", "Mod", "Now", "Extract", "Trunc", "ExpressionWrapper", "OrderBy",
+    "Count", "Sum", "Avg", "Min", "Max", "StdDev", "Variance", "ArrayAgg", "StringAgg", "JSONBAgg", "BoolAnd",
+    "BoolOr", "Window", "RowRange", "ValueRange", "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist",
+    "NTile", "Lag", "Lead", "FirstValue", "LastValue", "NthValue", "Subquery", "Exists", "OuterRef", "CTE",
+    "SearchVector", "SearchQuery", "SearchRank", "SearchHeadline", "Lookup", "register_lookup", "Transform",
+    "register_transform", "Range", "RangeField", "IntegerRangeField", "BigIntegerRangeField", "DecimalRangeField",
+    "DateRangeField", "DateTimeRangeField", "SearchVectorField", "Signal", "pre_save", "post_save", "pre_delete",
+    "post_delete", "Paginator", "CursorPaginator", "Page", "CursorPage",
 }  # fmt: skip
 
 #: Names whose object is the same in both packages (pure code shared, never mirrored).
-SHARED = {"Q", "DatabaseProjectConfig", "register_database", "Field", "CharField", "ForeignKey", "DoesNotExist"}
+SHARED = {"Q", "DatabaseProjectConfig", "register_database", "Field", "CharField", "ForeignKey", "DoesNotExist", "F", "Count"}
 #: Names that are mode-specific implementations (mirrored).
-MIRRORED = {"Model", "QuerySet", "transaction", "get_pool", "close_pools"}
+MIRRORED = {"Model", "QuerySet", "transaction", "get_pool", "close_pools", "Paginator"}
 
 
 def test_public_api_is_pinned() -> None:
