@@ -21,6 +21,7 @@ from matrx_orm._transaction import in_transaction, on_commit
 from matrx_orm.core.cache_messages import is_publishing
 from matrx_orm.core.cache_scope import dependent_tables, keys_from_state, metas_of_table
 from matrx_orm.core.cache_store import STORE, Ticket, database_identity, pk_key, table_key
+from matrx_orm.core.cache_store import ttl_for
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.query_state import QueryState
 
@@ -51,7 +52,8 @@ def cache_read(cls: type, pk_values: Any, use_cache: bool) -> tuple[Any, Ticket 
     what the database returns. Inside a transaction both are skipped.
     """
     meta: ModelMeta = cls._meta  # type: ignore[attr-defined]
-    if not STORE.enabled or in_transaction(meta.database):
+    if not STORE.enabled or in_transaction(meta.database) or ttl_for(meta) == 0:
+        # TTL 0: the model is not cached, so no key, no lookup, no ticket (the get fast path).
         return None, None
     key = pk_key(meta, pk_values)
     if not use_cache:

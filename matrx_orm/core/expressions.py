@@ -97,11 +97,12 @@ def is_expression(value: Any) -> bool:
     return getattr(value, "as_sql", None) is not None and callable(getattr(value, "shape", None))
 
 
-def column_sql(compiler: Any, name: str) -> str:
+def column_sql(compiler: Any, name: str, *, ordering: bool = False) -> str:
     """Return the quoted column for field ``name`` (relation paths go through the relation hooks)."""
     if "__" in name:
         for hook in getattr(compiler, "relation_condition_hooks", ()):
-            order_hook = getattr(hook, "order_sql", None)
+            # As a value a path must be single-valued; ORDER BY also accepts multi-valued ones.
+            order_hook = getattr(hook, "order_sql" if ordering else "expression_sql", None)
             if order_hook is not None:
                 rendered = order_hook(compiler, name)
                 if rendered is not None:
@@ -258,7 +259,7 @@ class Expression:
 
         if not self.conditional or not (isinstance(other, Q) or getattr(other, "conditional", False)):
             return NotImplemented
-        left, right = Q(self), other if isinstance(other, Q) else Q(other)
+        left, right = Q(self), other if isinstance(other, Q) else Q(other)  # type: ignore[arg-type]
         if reverse:
             left, right = right, left
         return left & right if connector == "AND" else left | right

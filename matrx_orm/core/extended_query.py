@@ -634,7 +634,7 @@ class ExtendedCompiler(SQLCompiler):
                     params.extend(p)
                     parts.append(sql + (" DESC" if desc else ""))
             elif "__" in path:
-                parts.append(column_sql(self, path) + (" DESC" if desc else ""))
+                parts.append(column_sql(self, path, ordering=True) + (" DESC" if desc else ""))
             else:
                 column = self.meta.quoted_columns[self.meta.field(path).name] if self.wrapped else self.column(path)
                 parts.append(column + (" DESC" if desc else ""))

@@ -531,6 +531,25 @@ class _RelationConditions:
         return f"(SELECT {column} FROM {from_sql} WHERE {link})"
 
 
+    def expression_sql(self, compiler: SQLCompiler, path: str) -> str | None:
+        """Render a relation path used as a value (``F("author__username")``): one value per row.
+
+        A path through a multi-valued relation has no single value: refuse it
+        rather than pick one silently.
+        """
+        meta = compiler.meta
+        names = path.split("__")
+        many = [rel for rel in relation_chain(meta, names[:-1]) if rel.many]
+        if many:
+            raise ParameterError(
+                f"{meta.name}: {path!r} crosses the multi-valued relation {many[0].where}, which has no single "
+                "value per row; filter or order by it, or compute it in a subquery",
+                model=meta.name,
+                field=path,
+            )
+        return self.order_sql(compiler, path)
+
+
 def _retarget(cond: Condition, field: Field) -> Condition:
     if field is cond.field:
         return cond

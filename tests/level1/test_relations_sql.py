@@ -474,3 +474,30 @@ def test_m2m_key_values_accept_instances_keys_and_lists():
 
     with pytest.raises(ValidationError, match="RelTag.id"):
         key_values(rel, ["nope"], "add_m2m()")
+
+
+# -- relation paths inside expressions ------------------------------------------------------
+def test_f_across_single_valued_relation_is_a_scalar_subquery():
+    from matrx_orm import F
+
+    text, _ = sql(RelPost.annotate(author_name=F("author__username")))
+    assert '(SELECT "_r1"."username" FROM "rel_user" AS "_r1" WHERE "_r1"."id" = "rel_post"."author_id") AS "author_name"' in text
+    text, _ = sql(RelComment.filter(body=F("post__title")))
+    assert text.endswith(
+        'WHERE "body" = (SELECT "_r1"."title" FROM "rel_post" AS "_r1" WHERE "_r1"."id" = "rel_comment"."post_id")'
+    )
+
+
+def test_f_or_aggregate_across_multi_valued_relation_is_refused():
+    from matrx_orm import Count, F
+
+    with pytest.raises(ParameterError, match="crosses the multi-valued relation RelPost.tags"):
+        sql(RelPost.annotate(tag=F("tags__name")))
+    with pytest.raises(ParameterError, match="crosses the multi-valued relation RelUser.posts"):
+        sql(RelUser.annotate(n=Count("posts__id")))
+    # Ordering by it stays allowed (smallest related value), with annotations too.
+    text, _ = sql(RelPost.annotate(v=F("views")).order_by("tags__name"))
+    assert text.endswith(
+        'ORDER BY (SELECT MIN("_r1"."name") FROM "rel_post_tag" AS "_j1" JOIN "rel_tag" AS "_r1" '
+        'ON "_r1"."id" = "_j1"."tag_id" WHERE "_j1"."post_id" = "rel_post"."id")'
+    )
