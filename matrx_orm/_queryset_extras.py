@@ -80,6 +80,7 @@ class QuerySetExtras:
         async def get(self, *args: Any, **kwargs: Any) -> Any: ...
         async def first(self) -> Any: ...
         async def all(self) -> list[Any]: ...
+        async def update_returning(self, **values: Any) -> list[Any]: ...
 
     # -- a queryset is a subquery expression -------------------------------
     is_subquery = True
@@ -235,7 +236,8 @@ class QuerySetExtras:
                 await obj.save(update_fields=list(plain))
             if computed:
                 # Expressions (F("views") + 1) are computed by the database on the locked row.
-                (fresh,) = await type(self)(self.model).filter(**obj.pk_filter()).update_returning(**computed)
+                rows = await self._with(type(self._state)(meta)).filter(**obj.pk_filter()).update_returning(**computed)
+                fresh = rows[0]
                 for name in computed:
                     name = meta.field(name).name
                     obj.__dict__[name] = fresh.__dict__[name]

@@ -82,6 +82,7 @@ class QuerySetExtras:
         def get(self, *args: Any, **kwargs: Any) -> Any: ...
         def first(self) -> Any: ...
         def all(self) -> list[Any]: ...
+        def update_returning(self, **values: Any) -> list[Any]: ...
 
     # -- a queryset is a subquery expression -------------------------------
     is_subquery = True
@@ -237,7 +238,8 @@ class QuerySetExtras:
                 obj.save(update_fields=list(plain))
             if computed:
                 # Expressions (F("views") + 1) are computed by the database on the locked row.
-                (fresh,) = type(self)(self.model).filter(**obj.pk_filter()).update_returning(**computed)
+                rows = self._with(type(self._state)(meta)).filter(**obj.pk_filter()).update_returning(**computed)
+                fresh = rows[0]
                 for name in computed:
                     name = meta.field(name).name
                     obj.__dict__[name] = fresh.__dict__[name]

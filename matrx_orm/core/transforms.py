@@ -251,7 +251,7 @@ def find_transform(field: Field, name: str) -> Transform | None:
         return DatePart(name)
     for factory in _TRANSFORMS.get(name, ()):
         if isinstance(factory, type):
-            if factory.applies_to(field):
+            if factory.applies_to(field):  # type: ignore[attr-defined]
                 return factory()  # type: ignore[no-any-return]
         else:
             found = factory(field)

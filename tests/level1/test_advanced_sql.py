@@ -538,3 +538,63 @@ def test_keyset_filter_and_cursors() -> None:
         decode_cursor(AqArt._meta, ordering, "garbage!")
     with pytest.raises(ParameterError):
         decode_cursor(AqArt._meta, ordering, encode_cursor(AqArt._meta, (("id", False),), obj))
+
+
+# -- model conveniences without a database --------------------------------------------------
+class AqBase(Model):
+    """Abstract: fields are inherited, no table."""
+
+    kind = CharField(max_length=10, choices=[("a", "Alpha"), ("b", "Beta")], default="a")
+
+    _abstract = True
+    _database = "level1"
+
+
+class AqThing(AqBase):
+    id = AutoField()
+    lo = IntegerField(null=False)
+    hi = IntegerField(null=False)
+
+    _table_name = "aq_thing"
+
+    def clean(self) -> None:
+        if self.hi < self.lo:
+            raise ValidationError("hi < lo", model="AqThing")
+
+
+def test_abstract_models_choices_and_full_clean() -> None:
+    assert list(AqThing._meta.fields) == ["kind", "id", "lo", "hi"]
+    assert AqThing._meta.fields["kind"] is not AqBase._meta.fields["kind"]  # inherited copies
+    with pytest.raises(ConfigurationError):
+        AqBase()
+    with pytest.raises(ConfigurationError):
+        AqBase.filter(kind="a")
+    thing = AqThing(lo=1, hi=2)
+    assert thing.kind == "a" and thing.get_display("kind") == "Alpha"
+    with pytest.raises(ValidationError) as info:
+        AqThing(lo=1, hi=2, kind="z")
+    assert "AqThing.kind" in info.value.message and "choices" in info.value.message
+    with pytest.raises(ValidationError):
+        AqThing.filter(kind="z")  # filter values are validated too
+    thing.hi = "0"
+    with pytest.raises(ValidationError) as info:
+        thing.full_clean()
+    assert info.value.message == "hi < lo" and thing.hi == 0  # converted, then clean() ran
+    thing.lo = "x"
+    with pytest.raises(ValidationError) as info:
+        thing.full_clean()
+    assert set(info.value.details["errors"]) == {"lo"}
+
+
+def test_q_objects_are_values_you_can_reuse() -> None:
+    published = Q(views__gt=1)
+    a = AqArt.filter(published & Q(title="x")).sql()
+    b = AqArt.filter(published & Q(title="y")).sql()
+    assert a[0] == b[0] and a[1] == [1, "x"] and b[1] == [1, "y"]
+    assert where(AqArt.exclude(published)) == ('NOT ("views" > %s)', [1])
+    assert where(AqArt.filter(Exists(AqWriter.filter(id=OuterRef("author_id"))) | Q(views=0))) == (
+        '((EXISTS (SELECT 1 FROM "aq_writer" WHERE "id" = "aq_art"."author_id")) OR ("views" = %s))', [0])
+    with pytest.raises(TypeError):
+        Q(views=1) | 3  # type: ignore[operator]
+    with pytest.raises(FieldError):
+        AqArt.filter(Q(nope=1) | Q(views=1))

@@ -21,7 +21,7 @@ from matrx_orm_sync import (
 )
 from tests.level2.query_db import q_db  # noqa: F401  (fixture)
 from tests.level2.query_seed import seed_articles
-from tests.models_query_sync import QArticle, QBooking
+from tests.models_query_sync import QArticle, QAuthor, QBooking
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("q_db")]
 
@@ -206,3 +206,16 @@ def test_unknown_transform_names_model_and_field(q_db):
     with pytest.raises(FieldError):
         QArticle.filter(nope__year=3)
     assert F  # imported for symmetry with the other modules
+
+
+def test_transforms_and_lookups_across_relations(q_db):
+    ids = seed_articles(q_db)
+    authors = QAuthor.filter(q_article_set__created_at__year=2023).values_list("name", flat=True)
+    assert authors == ["alice"]
+    authors = sorted(QAuthor.filter(q_article_set__data__lang="fr").values_list("name", flat=True))
+    assert authors == ["bob"]
+    authors = sorted(QAuthor.filter(q_article_set__tags__contains=["sql"]).values_list("name", flat=True))
+    assert authors == ["alice"]
+    assert titles(QArticle.filter(author__name__iexact="ALICE", author__country__regex="^N")) == [
+        "Advanced SQL", "Intro to SQL"]
+    assert ids
