@@ -152,8 +152,18 @@ class SQLCompiler:
     def where_params(self) -> list[Any]:
         """Return the WHERE parameters in rendering order."""
         params: list[Any] = []
-        if self.state.where is not None:
-            self.where_sql(self.state.where, params)
+        where = self.state.where
+        if where is not None:
+            cls = type(self)
+            if (
+                cls.where_sql is SQLCompiler.where_sql
+                and cls.condition_sql is SQLCompiler.condition_sql
+                and cls.render_lookup is SQLCompiler.render_lookup
+                and _plain_where_params(where, params)
+            ):
+                return params
+            params.clear()
+            self.where_sql(where, params)
         return params
 
     def where_clause(self) -> str:
@@ -279,6 +289,30 @@ def _extended(state: QueryState) -> Any:
 
 #: Key of ``QueryState.extra`` holding the extended-query features (see ``core.extended_query``).
 EXTENDED_KEY = "query_ext"
+
+
+def _plain_where_params(node: WhereNode | Condition, out: list[Any]) -> bool:
+    """Append the parameters of a WHERE tree made only of plain conditions; return False otherwise.
+
+    The SQL text of a query comes from the cache, but its parameters must be
+    collected on every call; rendering the whole WHERE clause again just for
+    them costs more than the rest of the query building. A plain condition (a
+    column of the model, a bound value, no transform) renders exactly
+    ``lookup.params(value)``, children in order, which is what this walk
+    appends; anything else (relations, expressions, conditions that render
+    themselves) makes the caller render as before.
+    """
+    if type(node) is Condition:
+        if len(node.path) != 1 or getattr(node.value, "as_sql", None) is not None or getattr(node.field, "transforms", None):
+            return False
+        out.extend(node.lookup.params(node.value))
+        return True
+    if type(node) is WhereNode:
+        for child in node.children:
+            if not _plain_where_params(child, out):
+                return False
+        return True
+    return False
 
 
 def compile_select(state: QueryState) -> tuple[str, list[Any]]:
