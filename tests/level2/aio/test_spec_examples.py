@@ -66,7 +66,7 @@ async def test_quick_start_use_it(db):
 
 # -- Models and Fields ------------------------------------------------------------------------
 async def test_models_and_fields_imports_and_parameters():
-    from matrx_orm import (  # noqa: F401
+    from matrx_orm import (  # noqa: F401, I001  (SPEC's order, as written)
         UUIDField,          # db: TEXT or UUID
         CharField,          # db: VARCHAR(n)
         TextField,          # db: TEXT
