@@ -355,12 +355,13 @@ def compile_exists(state: QueryState) -> tuple[str, list[Any]]:
     ext = _extended(state)
     if ext is not None:
         return ext.compile_exists(state)  # type: ignore[no-any-return]
-    compiler = SQLCompiler(_bare(state).clone(limit=None, offset=None))
+    # A slice keeps its LIMIT/OFFSET: qs[100:].exists() asks whether a 101st row exists.
+    compiler = SQLCompiler(_bare(state).clone(for_update=None))
     text = _cached(
         ("exists", compiler.state.shape()),
-        lambda: f"SELECT EXISTS (SELECT 1 FROM {compiler.meta.quoted_table}{compiler.where_clause()})",
+        lambda: f"SELECT EXISTS (SELECT 1 FROM {compiler.meta.quoted_table}{compiler.where_clause()}{compiler.tail()})",
     )
-    return text, compiler.where_params()
+    return text, compiler.where_params() + compiler.tail_params()
 
 
 def _restricted(state: QueryState, verb: str) -> None:

@@ -362,6 +362,16 @@ def test_count_and_exists() -> None:
     assert_sql(compile_count(Member.query().state), 'SELECT COUNT(*) FROM "member"', [])
 
 
+def test_exists_of_a_slice_asks_about_the_slice() -> None:
+    state = Member.filter(is_active=True)[100:].state
+    assert_sql(
+        compile_exists(state),
+        'SELECT EXISTS (SELECT 1 FROM "member" WHERE "is_active" = %s OFFSET %s)',
+        [True, 100],
+    )
+    assert_sql(compile_exists(Member.query().limit(0).state), 'SELECT EXISTS (SELECT 1 FROM "member" LIMIT %s)', [0])
+
+
 def test_count_of_a_slice_counts_the_slice() -> None:
     state = Member.filter(is_active=True)[5:10].state
     assert_sql(

@@ -160,6 +160,9 @@ async def test_limit_offset_and_slicing(db):
     assert await qs.limit(0).all() == []
     assert await qs[2:5].count() == 3
     assert await qs[6:].count() == 1
+    assert await qs[6:].exists() is True
+    assert await qs[7:].exists() is False
+    assert await qs.limit(0).exists() is False
 
 
 async def test_select_loads_only_the_chosen_columns(db):

@@ -162,6 +162,9 @@ def test_limit_offset_and_slicing(db):
     assert qs.limit(0).all() == []
     assert qs[2:5].count() == 3
     assert qs[6:].count() == 1
+    assert qs[6:].exists() is True
+    assert qs[7:].exists() is False
+    assert qs.limit(0).exists() is False
 
 
 def test_select_loads_only_the_chosen_columns(db):
