@@ -1,8 +1,9 @@
 """The ``matrx-orm`` command line (typer), built on the sync package.
 
 Migration commands: ``makemigrations``, ``migrate``, ``rollback``, ``status``,
-``create_empty`` and ``sql``. They find the database and the models the way
-a project expects:
+``create_empty`` and ``sql``; ``inspect`` generates models and managers from
+the live schema. They find the database and the models the way a project
+expects:
 
 * ``--database NAME`` names a registered database (``DatabaseProjectConfig``);
 * ``--dsn URL`` (or ``DATABASE_URL``) registers that URL under ``--database``
@@ -34,7 +35,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="matrx-orm",
-    help="matrx-orm: PostgreSQL ORM tooling (demo, migrations).",
+    help="matrx-orm: PostgreSQL ORM tooling (demo, migrations, schema introspection).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -402,6 +403,95 @@ def sql_command(
             for statement in statements:
                 typer.echo(statement.rstrip().rstrip(";") + ";")
             typer.echo("")
+
+
+# ---------------------------------------------------------------- schema introspection
+def _inspect(
+    ctx: typer.Context,
+    database: Optional[str],
+    output_dir: Optional[str],
+    schema: Optional[list[str]],
+    include_tables: Optional[list[str]],
+    exclude_tables: Optional[list[str]],
+    show: bool,
+    dsn: Optional[str],
+    config: Optional[str],
+) -> None:
+    from matrx_orm.core.codegen import render_files
+    from matrx_orm_sync.schema_builder.generator import plan_database, write_plan
+
+    with _errors():
+        include = _split(include_tables) if include_tables else None
+        exclude = _split(exclude_tables) if exclude_tables else None
+        extra = _split(list(ctx.args))
+        if extra:
+            # `--include-tables user post`: click keeps the first value, the rest arrive here.
+            if include is not None and exclude is None:
+                include += extra
+            elif exclude is not None and include is None:
+                exclude += extra
+            else:
+                raise _UserError(f"unexpected argument(s): {' '.join(extra)}")
+        if include is not None and exclude is not None:
+            raise _UserError("--include-tables and --exclude-tables are mutually exclusive")
+        db_name = _setup(database, dsn, config, None)
+        schemas = _split(schema) or None
+        plan = plan_database(db_name, schemas=schemas, include_tables=include, exclude_tables=exclude)
+        files = render_files(plan)
+        if show:
+            typer.echo(files["models.py"], nl=False)
+            return
+        folder = output_dir or _pyproject_settings().get("models_dir")
+        typer.echo(f"Database: {_target(db_name)}")
+        paths = write_plan(plan, folder, files)
+        stubs = sum(1 for m in plan.models if m.stub)
+        typer.echo(
+            f"Generated {len(plan.tables)} model(s)"
+            + (f" and {stubs} reference-only stub(s)" if stubs else "")
+            + f" from schema(s) {', '.join(plan.schemas)} in {paths[0].parent}"
+        )
+        for path in paths:
+            typer.echo(f"  {path}")
+
+
+_INSPECT_SETTINGS = {"allow_extra_args": True, "allow_interspersed_args": True}
+OutOpt = typer.Option(None, "--out", "-o", help="Output package directory (default: database/<alias or name>).")
+SchemaOpt = typer.Option(None, "--schema", help="Schema to read (repeatable; default: public).")
+IncludeOpt = typer.Option(None, "--include-tables", help="Only these tables (space or comma separated).")
+ExcludeOpt = typer.Option(None, "--exclude-tables", help="Every table except these (space or comma separated).")
+PrintOpt = typer.Option(False, "--print", help="Print models.py instead of writing files.")
+
+
+@app.command("inspect", context_settings=_INSPECT_SETTINGS)
+def inspect_command(
+    ctx: typer.Context,
+    database: Optional[str] = DatabaseOpt,
+    output_dir: Optional[str] = OutOpt,
+    schema: Optional[list[str]] = SchemaOpt,
+    include_tables: Optional[list[str]] = IncludeOpt,
+    exclude_tables: Optional[list[str]] = ExcludeOpt,
+    show: bool = PrintOpt,
+    dsn: Optional[str] = DsnOpt,
+    config: Optional[str] = ConfigOpt,
+) -> None:
+    """Generate models.py, models_sync.py and one manager per table from the live database schema."""
+    _inspect(ctx, database, output_dir, schema, include_tables, exclude_tables, show, dsn, config)
+
+
+@app.command("generate-models", context_settings=_INSPECT_SETTINGS, hidden=True)
+def generate_models_alias(
+    ctx: typer.Context,
+    database: Optional[str] = DatabaseOpt,
+    output_dir: Optional[str] = OutOpt,
+    schema: Optional[list[str]] = SchemaOpt,
+    include_tables: Optional[list[str]] = IncludeOpt,
+    exclude_tables: Optional[list[str]] = ExcludeOpt,
+    show: bool = PrintOpt,
+    dsn: Optional[str] = DsnOpt,
+    config: Optional[str] = ConfigOpt,
+) -> None:
+    """Generate models and managers from the database (same as inspect)."""
+    _inspect(ctx, database, output_dir, schema, include_tables, exclude_tables, show, dsn, config)
 
 
 def main() -> None:

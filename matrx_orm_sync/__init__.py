@@ -149,6 +149,7 @@ from matrx_orm.core.fields import (
 )
 from matrx_orm.core.query_log import capture_queries, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
+from matrx_orm.core.raw_fields import RawField, SmallAutoField
 from matrx_orm.core.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from matrx_orm.core.signals import Signal, post_delete, post_save, pre_delete, pre_save
 from matrx_orm.core.subqueries import CTE, Exists, OuterRef, Subquery
@@ -294,6 +295,7 @@ __all__ = [
     # PostgreSQL field types
     "Range", "RangeField", "IntegerRangeField", "BigIntegerRangeField", "DecimalRangeField", "DateRangeField",
     "DateTimeRangeField", "SearchVectorField",
+    "RawField", "SmallAutoField",
     # signals and pagination
     "Signal", "pre_save", "post_save", "pre_delete", "post_delete",
     "Paginator", "CursorPaginator", "Page", "CursorPage",
