@@ -316,7 +316,7 @@ def _fmt_ratio(sys: dict[str, Any] | None) -> str:
 def render_markdown(summary: list[dict[str, Any]], info: dict[str, Any]) -> str:
     """Return the results as a markdown document (tables plus the run's context)."""
     lines = [
-        f"Run {info['date']} — {info['machine']}; PostgreSQL {info['server_version']}; "
+        f"Run {info['date']} — {info['machine']}; PostgreSQL {info['server_version']} ({info.get('server', '?')}); "
         f"Python {info['python']}; psycopg {info['psycopg']} ({info['psycopg_impl']}); "
         f"{info['rounds']} rounds x {info['slice_seconds']} s slices; command: `{info['command']}`",
         "",

@@ -40,16 +40,31 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=str(HERE / "results"), help="directory for latest.md / latest.json")
     return p.parse_args(argv)
 
+def _raw_pool_settings(config: Any) -> dict[str, Any]:
+    """Return the psycopg_pool arguments matching the ORM's pool for ``config``."""
+    return {
+        "conninfo": config.conninfo(),
+        "min_size": config.min_pool_size,
+        "max_size": config.max_pool_size,
+        "timeout": config.pool_timeout,
+        "max_idle": config.max_idle,
+        "max_lifetime": config.max_lifetime,
+        "kwargs": {"autocommit": True, "prepare_threshold": config.prepare_threshold},
+        "name": "raw-baseline",
+        "open": False,
+    }
+
+
 class Environment(types.SimpleNamespace):
     """What a run needs: the loop, the workloads and their context, the config."""
 
 
 def open_environment(dbname: str, threshold: int | None, *, only: list[str] | None = None, peers: str = "none") -> Environment:
     """Create and load the database, register it, open the raw pools, build the workloads."""
-    from matrx_orm import _pool as aio_pool_mod
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
     from matrx_orm.core.config import DatabaseProjectConfig, register_database
     from matrx_orm.devdb import create_database, find_server
-    from matrx_orm_sync import _pool as sync_pool_mod
 
     from benchmarks import models
     from benchmarks.schema import load
@@ -61,16 +76,19 @@ def open_environment(dbname: str, threshold: int | None, *, only: list[str] | No
     base = {k: v for k, v in created.__dict__.items() if k not in ("name",)}
     base.update(min_pool_size=1, max_pool_size=10, prepare_threshold=threshold)
     config = register_database(DatabaseProjectConfig(name=models.DATABASE, **base))
+    if info_server.source == "embedded":
+        print("warning: no server answered on localhost (or DATABASE_URL); measuring on an embedded PostgreSQL")
     counts = load(config.conninfo())
     print("data: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    # The raw pools come from the ORM's own pool factory: same size, autocommit,
-    # prepare_threshold and connection options as the ORM's pools.
-    raw_pool = sync_pool_mod._make_pool(config)
+    # The raw pools are psycopg_pool's own classes with the settings the ORM
+    # gives its pools (size, timeouts, autocommit, prepare_threshold): the
+    # baseline pays nothing the ORM adds, not even its pool subclass.
+    raw_pool = ConnectionPool(**_raw_pool_settings(config))
     raw_pool.open(wait=True)
-    raw_apool = aio_pool_mod._make_pool(config)
+    raw_apool = AsyncConnectionPool(**_raw_pool_settings(config))
     loop.run_until_complete(raw_apool.open(wait=True))
     admin = psycopg.connect(config.conninfo(), autocommit=True)
 
@@ -84,7 +102,9 @@ def open_environment(dbname: str, threshold: int | None, *, only: list[str] | No
         wanted = None if peers == "auto" else [p.strip() for p in peers.split(",")]
         for line in add_peers(workloads, ctx, config, wanted):
             print(line)
-    return Environment(loop=loop, ctx=ctx, workloads=workloads, config=config, counts=counts, admin=admin)
+    return Environment(
+        loop=loop, ctx=ctx, workloads=workloads, config=config, counts=counts, admin=admin, server=info_server.describe()
+    )
 
 
 def close_environment(env: Environment) -> None:
@@ -142,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine_description(),
         "server_version": server_version,
+        "server": env.server,
         "python": platform.python_version(),
         "psycopg": psycopg.__version__,
         "psycopg_impl": psycopg.pq.__impl__,

@@ -1,26 +1,31 @@
 """The state cache's hooks into reads and writes: one call per read or write path.
 
 Reads by primary key ask ``cache_read`` first and hand their row to
-``cache_fill``; every write path calls ``rows_changed`` with the keys it
-touched (None: maybe any row). Inside ``transaction()`` the cache is neither
-read nor filled -- the transaction must see its own uncommitted writes, and
-nobody else may see them -- and invalidations run twice: immediately (so no
-one keeps serving the old row) and again after commit (so a row re-read by
-another task between the write and the commit, which was still the old
-committed row, is dropped). A rollback leaves nothing behind: the cache only
-ever learned committed rows.
+``cache_fill``. Every write path runs its statement inside
+``async with cache_writing(meta, keys)``: before the statement the keys are
+marked (not served, not stored), after it they are unmarked and invalidated,
+so nobody in this process is handed a row older than a committed write, not
+even between the commit and the invalidation.
+
+Inside ``transaction()`` the cache is neither read nor filled -- the
+transaction must see its own uncommitted writes, and nobody else may see
+them -- and the marks stay until the outermost block ends (committed or rolled
+back), so a rollback leaves nothing behind: the cache only ever learns
+committed rows. With cross-process invalidation on, the write's NOTIFY is sent
+on the same connection (inside the transaction: delivered at commit only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import AsyncIterator, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from matrx_orm._cache_notify import publish_invalidations
-from matrx_orm._transaction import in_transaction, on_commit
+from matrx_orm._transaction import in_transaction, on_finish
 from matrx_orm.core.cache_messages import is_publishing
 from matrx_orm.core.cache_scope import dependent_tables, keys_from_state, metas_of_table
-from matrx_orm.core.cache_store import STORE, Ticket, database_identity, pk_key, table_key
+from matrx_orm.core.cache_store import STORE, Ticket, WriteMark, database_identity, instance_key, pk_key, table_key
 from matrx_orm.core.cache_store import ttl_for
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.query_state import QueryState
@@ -29,11 +34,11 @@ __all__ = [
     "cache_read",
     "cache_read_many",
     "cache_fill",
-    "rows_changed",
-    "state_rows_changed",
-    "returned_rows_changed",
-    "instances_changed",
-    "junction_changed",
+    "CacheWrite",
+    "cache_writing",
+    "cache_writing_state",
+    "cache_writing_junction",
+    "pk_keys",
 ]
 
 _new = object.__new__
@@ -45,6 +50,7 @@ def _instance(cls: type, values: dict[str, Any]) -> Any:
     return obj
 
 
+# -- reads ---------------------------------------------------------------------------------
 def cache_read(cls: type, pk_values: Any, use_cache: bool) -> tuple[Any, Ticket | None]:
     """Return ``(cached instance, None)`` on a hit, else ``(None, ticket to fill with)``.
 
@@ -81,74 +87,124 @@ def cache_read_many(cls: type, keys: Sequence[Hashable]) -> tuple[dict[Hashable,
 
 
 def cache_fill(ticket: Ticket | None, obj: Any) -> None:
-    """Store the row a ticketed read returned (dropped if the key was invalidated meanwhile)."""
+    """Store the row a ticketed read returned (dropped if the key was written meanwhile)."""
     if ticket is not None and obj is not None:
         STORE.store(ticket, obj)
 
 
-def _invalidate(items: list[tuple[ModelMeta, list[Hashable] | None]]) -> None:
-    for meta, keys in items:
-        STORE.invalidate(meta, keys)
+# -- writes --------------------------------------------------------------------------------
+class CacheWrite:
+    """One write in flight: what it marked, and what it turned out to touch."""
+
+    __slots__ = ("meta", "keys", "dependents", "marks", "exact")
+
+    def __init__(self, meta: ModelMeta, keys: list[Hashable] | None, dependents: list[ModelMeta], exact: bool) -> None:
+        self.meta = meta
+        self.keys = keys
+        self.dependents = dependents
+        self.marks: list[WriteMark] = []
+        # False when the write may move rows to other keys: it then always invalidates the whole table.
+        self.exact = exact
+
+    def rows(self, objs: Sequence[Any]) -> None:
+        """Narrow what the write touched to these instances (from ``RETURNING``)."""
+        if not objs:
+            self.nothing()
+        elif self.exact:
+            self.keys = [instance_key(obj) for obj in objs]
+
+    def nothing(self) -> None:
+        """Record that the statement changed no row (e.g. a rowcount of 0)."""
+        if self.exact:
+            self.keys = []
+            self.dependents = []
+
+    def items(self) -> list[tuple[ModelMeta, list[Hashable] | None]]:
+        """Return ``(model, keys or None)`` for every table the write touched."""
+        out: list[tuple[ModelMeta, list[Hashable] | None]] = []
+        if self.keys is None or self.keys:
+            out.append((self.meta, self.keys))
+        out.extend((meta, None) for meta in self.dependents)
+        return out
+
+    def release(self) -> None:
+        """Unmark every key and invalidate what was touched (idempotent)."""
+        marks, self.marks = self.marks, []
+        if not marks:
+            return
+        STORE.end_write(marks[0], self.keys)
+        for mark in marks[1:]:
+            # Dependent tables: changed by cascades only if the write changed anything.
+            STORE.end_write(mark, None if self.dependents else [])
 
 
-async def rows_changed(meta: ModelMeta, keys: Sequence[Hashable] | None = None, *, deleted: bool = False) -> None:
-    """Invalidate the rows ``keys`` of ``meta`` (every row when None) after a write.
+@asynccontextmanager
+async def cache_writing(
+    meta: ModelMeta, keys: Sequence[Hashable] | None = None, *, deleted: bool = False, exact: bool = True
+) -> AsyncIterator[CacheWrite]:
+    """Run a write of ``keys`` of ``meta`` (every row when None) so no one is served a row it changed.
 
-    ``deleted=True`` also invalidates the tables whose foreign keys reference
-    this one (cascades and SET NULL change their rows too).
+    ``deleted=True`` also covers the tables whose foreign keys reference this
+    one (cascades and SET NULL change their rows); ``exact=False`` ignores
+    narrowing (a write that changes key columns).
     """
     if keys is not None and not keys:
+        yield CacheWrite(meta, [], [], exact)
         return
-    items: list[tuple[ModelMeta, list[Hashable] | None]] = [(meta, None if keys is None else list(keys))]
-    if deleted:
-        items.extend((other, None) for other, _key in dependent_tables(meta))
-    _invalidate(items)
+    dependents = [other for other, _key in dependent_tables(meta)] if deleted else []
+    write = CacheWrite(meta, None if keys is None else list(keys), dependents, exact)
     database = meta.database
-    if in_transaction(database):
-        on_commit(lambda: _invalidate(items), database)
-    if is_publishing(database_identity(database)):
+    inside = in_transaction(database)
+    if STORE.enabled:
+        write.marks.append(STORE.begin_write(meta, write.keys))
+        write.marks.extend(STORE.begin_write(other, None) for other in dependents)
+    try:
+        yield write
+    except BaseException:
+        # The statement failed: invalidate what was marked anyway, but tell no other process.
+        if inside:
+            on_finish(write.release, database)
+        else:
+            write.release()
+        raise
+    if inside:
+        # Unmark only when the transaction ends: until its commit, the old row is what others must read.
+        on_finish(write.release, database)
+    else:
+        write.release()
+    items = write.items()
+    if items and is_publishing(database_identity(database)):
         await publish_invalidations(database, [(table_key(m), k) for m, k in items])
 
 
-async def state_rows_changed(state: QueryState, *, deleted: bool = False, updated: dict[str, Any] | None = None) -> None:
-    """Invalidate what a queryset UPDATE/DELETE touched (the pinned keys, else the whole table).
+def cache_writing_state(
+    state: QueryState, *, deleted: bool = False, updated: dict[str, Any] | None = None
+) -> AbstractAsyncContextManager[CacheWrite]:
+    """Return ``cache_writing`` for a queryset UPDATE/DELETE: the keys its filter pins, else the whole table.
 
-    An UPDATE that changes a primary-key column may move rows under other keys
-    and cascade: it invalidates the whole table and its dependents.
+    An UPDATE that sets a primary-key column may move rows under other keys
+    and cascade: it covers the whole table and its dependents.
     """
     meta = state.meta
     if updated is not None and any(meta.fields[name].primary_key for name in updated if name in meta.fields):
-        await rows_changed(meta, None, deleted=True)
-        return
-    await rows_changed(meta, keys_from_state(state), deleted=deleted)
+        return cache_writing(meta, None, deleted=True, exact=False)
+    return cache_writing(meta, keys_from_state(state), deleted=deleted)
 
 
-async def returned_rows_changed(
-    state: QueryState, objs: Sequence[Any], *, deleted: bool = False, updated: dict[str, Any] | None = None
-) -> None:
-    """Invalidate the rows an ``UPDATE/DELETE ... RETURNING`` reported (whole table if a key column changed)."""
-    meta = state.meta
-    if updated is not None and any(meta.fields[name].primary_key for name in updated if name in meta.fields):
-        await rows_changed(meta, None, deleted=True)
-        return
-    if objs:
-        await rows_changed(meta, [pk_key(meta, obj.pk_filter()) for obj in objs], deleted=deleted)
-
-
-async def instances_changed(cls: type, objs: Sequence[Any], *, deleted: bool = False) -> None:
-    """Invalidate the rows of ``objs`` (instances, or primary-key values) of ``cls``."""
-    meta: ModelMeta = cls._meta  # type: ignore[attr-defined]
-    if not objs:
-        return
-    keys = [pk_key(meta, obj.pk_filter()) if hasattr(obj, "pk_filter") else pk_key(meta, obj) for obj in objs]
-    await rows_changed(meta, keys, deleted=deleted)
-
-
-async def junction_changed(rel: Any) -> None:
-    """Invalidate the junction table of a many-to-many relation when a model maps it."""
+@asynccontextmanager
+async def cache_writing_junction(rel: Any) -> AsyncIterator[CacheWrite | None]:
+    """Cover a many-to-many write: the junction table's rows, when a model maps that table."""
     config = rel.m2m_config
     owner = rel.reverse_of.source if rel.reverse_of is not None else rel.source
     schema = config.get("junction_schema") or owner.db_schema
     metas = metas_of_table(owner.database, schema, config.get("junction_table"))
-    if metas:
-        await rows_changed(metas[0], None)
+    if not metas:
+        yield None
+        return
+    async with cache_writing(metas[0], None) as write:
+        yield write
+
+
+def pk_keys(meta: ModelMeta, values: Sequence[Any]) -> list[Hashable]:
+    """Return the cache keys of instances or primary-key values."""
+    return [instance_key(v) if hasattr(v, "_meta") else pk_key(meta, v) for v in values]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
-from matrx_orm._cache_hooks import cache_fill, cache_read, instances_changed
+from matrx_orm._cache_hooks import cache_fill, cache_read, cache_writing, pk_keys
 from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
 from matrx_orm._model_extras import ModelExtras, send_signal
 from matrx_orm._queryset import QuerySet
@@ -266,9 +266,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     _reject_duplicate_conflicts(meta.name, [rows[i] for i in chunk], conflict)
                     params = [value for i in chunk for value in rows[i].values()]
                     statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
-        results = await cls._run_fetch(statements, f"{meta.name}.upsert()")
-        upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
-        await instances_changed(cls, upserted)
+        async with cache_writing(meta) as written:
+            results = await cls._run_fetch(statements, f"{meta.name}.upsert()")
+            upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+            written.rows(upserted)
         return upserted
 
     # -- bulk writes ------------------------------------------------------
@@ -301,14 +302,14 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             for start in range(0, len(rows), size):
                 chunk = rows[start : start + size]
                 statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
-        if len(statements) == 1:
-            total = await execute(
-                meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
-            )
-        else:
-            counts = await run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
-            total = sum(counts)  # type: ignore[arg-type]
-        await instances_changed(cls, objects)
+        async with cache_writing(meta, pk_keys(meta, objects)):
+            if len(statements) == 1:
+                total = await execute(
+                    meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
+                )
+            else:
+                counts = await run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
+                total = sum(counts)  # type: ignore[arg-type]
         return total
 
     @classmethod
@@ -324,8 +325,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         else:
             query = compile_bulk_delete(meta, len(keys))
             params = [v for key in keys for v in key]
-        count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
-        await instances_changed(cls, keys, deleted=True)
+        async with cache_writing(meta, pk_keys(meta, keys), deleted=True) as written:
+            count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
+            if not count:
+                written.nothing()
         return count
 
     @classmethod
@@ -396,10 +399,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             return self
         state = QueryState(meta).add_where(build_where(meta, (), where))
         query, params = compile_update(state, values)
-        count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
+        # A failed save (count 0: the row changed or vanished behind our back) invalidates too.
+        async with cache_writing(meta, pk_keys(meta, [self])):
+            count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
         if count == 0:
-            # The row changed or vanished behind our back: whatever is cached for it is stale.
-            await instances_changed(type(self), [self])
             if version is not None:
                 raise StaleObjectError(
                     f"{meta.name} {self.pk!r} was changed by someone else (version {where[version.name]} is stale)",
@@ -413,7 +416,6 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             )
         if version is not None:
             self.__dict__[version.name] = values[version.name]
-        await instances_changed(type(self), [self])
         return self
 
     async def delete(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from matrx_orm._cache_hooks import returned_rows_changed, state_rows_changed
+from matrx_orm._cache_hooks import cache_writing_state
 from matrx_orm._executor import execute, fetch_all
 from matrx_orm._queryset_extras import QuerySetExtras
 from matrx_orm._relations import prefetch_related_objects
@@ -324,11 +324,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         meta = state.meta
         prepared = prepare_update_values(meta, values)
         query, params = compile_update(state, prepared)
-        count = await execute(
-            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
-        )
-        if count:
-            await state_rows_changed(state, updated=prepared)
+        async with cache_writing_state(state, updated=prepared) as written:
+            count = await execute(
+                meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+            )
+            if not count:
+                written.nothing()
         return count
 
     async def update_returning(self, **values: Any) -> list[M]:
@@ -337,11 +338,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         meta = state.meta
         prepared = prepare_update_values(meta, values)
         query, params = compile_update(state, prepared, returning=True)
-        rows = await fetch_all(
-            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
-        )
-        updated = hydrate_rows(self.model, meta.field_names, rows)
-        await returned_rows_changed(state, updated, updated=prepared)
+        async with cache_writing_state(state, updated=prepared) as written:
+            rows = await fetch_all(
+                meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+            )
+            updated = hydrate_rows(self.model, meta.field_names, rows)
+            written.rows(updated)
         return updated
 
     async def delete(self) -> int:
@@ -349,11 +351,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         state = self._state
         meta = state.meta
         query, params = compile_delete(state)
-        count = await execute(
-            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
-        )
-        if count:
-            await state_rows_changed(state, deleted=True)
+        async with cache_writing_state(state, deleted=True) as written:
+            count = await execute(
+                meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+            )
+            if not count:
+                written.nothing()
         return count
 
     async def delete_returning(self) -> list[M]:
@@ -361,9 +364,10 @@ class QuerySet(QuerySetExtras, Generic[M]):
         state = self._state
         meta = state.meta
         query, params = compile_delete(state, returning=True)
-        rows = await fetch_all(
-            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
-        )
-        deleted = hydrate_rows(self.model, meta.field_names, rows)
-        await returned_rows_changed(state, deleted, deleted=True)
+        async with cache_writing_state(state, deleted=True) as written:
+            rows = await fetch_all(
+                meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+            )
+            deleted = hydrate_rows(self.model, meta.field_names, rows)
+            written.rows(deleted)
         return deleted

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from matrx_orm._cache_hooks import junction_changed
+from matrx_orm._cache_hooks import cache_writing_junction
 from matrx_orm._executor import execute, fetch_all, run_statements
 from matrx_orm.core.compat_async import MODE
 from matrx_orm.core.exceptions import ORMException, StateError
@@ -146,13 +146,11 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        count = await execute(
-            self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
-            model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
-        )
-        if count:
-            await junction_changed(rel)
-        return count
+        async with cache_writing_junction(rel):
+            return await execute(
+                self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
+                model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
+            )
 
     async def remove_m2m(self, name: str, *items: Any) -> int:
         """Unlink instances or keys in one statement; return rows removed."""
@@ -161,13 +159,11 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         if not keys:
             return 0
-        count = await execute(
-            self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
-            model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
-        )
-        if count:
-            await junction_changed(rel)
-        return count
+        async with cache_writing_junction(rel):
+            return await execute(
+                self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
+                model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
+            )
 
     async def set_m2m(self, name: str, items: Sequence[Any]) -> None:
         """Make ``items`` exactly the related set, in one transaction (unlink the rest, link the new)."""
@@ -179,23 +175,21 @@ class RelationsMixin(RelatedCacheMixin):
         statements: list[tuple[str, list[Any]]] = [(compile_m2m_keep_only(rel), [source_key, keys])]
         if keys:
             statements.append((compile_m2m_add(rel), [source_key, keys, source_key]))
-        await run_statements(
-            self._meta.database, statements,  # type: ignore[attr-defined]
-            model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
-        )
-        await junction_changed(rel)
+        async with cache_writing_junction(rel):
+            await run_statements(
+                self._meta.database, statements,  # type: ignore[attr-defined]
+                model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
+            )
 
     async def clear_m2m(self, name: str) -> int:
         """Unlink every related instance; return rows removed."""
         rel, source_key = self._m2m_write_target(name, "clear_m2m()")
         forget_related(self, rel)
-        count = await execute(
-            self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
-            model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
-        )
-        if count:
-            await junction_changed(rel)
-        return count
+        async with cache_writing_junction(rel):
+            return await execute(
+                self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
+                model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
+            )
 
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
         meta = self._meta  # type: ignore[attr-defined]

@@ -19,16 +19,18 @@ from matrx_orm._pool import get_pool
 from matrx_orm.core.config import resolve_database_name
 from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
 
-__all__ = ["transaction", "bound_connection", "on_commit", "in_transaction", "bind_transaction"]
+__all__ = ["transaction", "bound_connection", "on_commit", "on_finish", "in_transaction", "bind_transaction"]
 
 
 class _TxState:
-    __slots__ = ("conn", "depth", "callbacks")
+    __slots__ = ("conn", "depth", "callbacks", "finishers")
 
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.conn = conn
         self.depth = 0
         self.callbacks: list[Callable[[], Any]] = []
+        # Run when the outermost block ends, committed or rolled back (the state cache's write marks).
+        self.finishers: list[Callable[[], Any]] = []
 
 
 _active: ContextVar[dict[str, _TxState] | None] = ContextVar("matrx_orm_tx", default=None)
@@ -60,6 +62,25 @@ def on_commit(callback: Callable[[], Any], database: str | None = None) -> None:
         state.callbacks.append(callback)
 
 
+def on_finish(callback: Callable[[], Any], database: str | None = None) -> None:
+    """Run ``callback`` when the outermost transaction ends, committed or rolled back (now if none is open)."""
+    active = _active.get()
+    state = None
+    if active:
+        state = active.get(resolve_database_name(database))
+    if state is None:
+        callback()
+    else:
+        state.finishers.append(callback)
+
+
+def _run_finishers(state: _TxState | None) -> None:
+    if state is not None:
+        finishers, state.finishers = state.finishers, []
+        for callback in finishers:
+            callback()
+
+
 @asynccontextmanager
 async def transaction(database: str | None = None) -> AsyncIterator[AsyncConnection[Any]]:
     """Open a transaction (or a savepoint when one is already open) and yield its connection."""
@@ -80,6 +101,7 @@ async def transaction(database: str | None = None) -> AsyncIterator[AsyncConnect
             state.depth -= 1
         return
     pool = await get_pool(name)
+    state = None
     try:
         async with pool.connection() as conn:
             state = _TxState(conn)
@@ -91,6 +113,8 @@ async def transaction(database: str | None = None) -> AsyncIterator[AsyncConnect
                 _active.reset(token)
     except DRIVER_ERRORS as error:
         raise map_db_error(error, operation="transaction") from error
+    finally:
+        _run_finishers(state)
     for callback in state.callbacks:
         callback()
 
@@ -102,6 +126,8 @@ def bind_transaction(database: str | None, conn: AsyncConnection[Any]) -> Iterat
     Used by the migration runner so a data migration's ORM calls join the
     migration's transaction. Yields the list of ``on_commit`` callbacks
     registered meanwhile; the caller runs them once it has committed.
+    ``on_finish`` callbacks run when this block exits, so commit (or roll
+    back) inside it.
     """
     name = resolve_database_name(database)
     state = _TxState(conn)
@@ -110,3 +136,4 @@ def bind_transaction(database: str | None, conn: AsyncConnection[Any]) -> Iterat
         yield state.callbacks
     finally:
         _active.reset(token)
+        _run_finishers(state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
-from matrx_orm_sync._cache_hooks import cache_fill, cache_read, instances_changed
+from matrx_orm_sync._cache_hooks import cache_fill, cache_read, cache_writing, pk_keys
 from matrx_orm_sync._executor import execute, fetch_all, fetch_one, run_statements
 from matrx_orm_sync._model_extras import ModelExtras, send_signal
 from matrx_orm_sync._queryset import QuerySet
@@ -268,9 +268,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     _reject_duplicate_conflicts(meta.name, [rows[i] for i in chunk], conflict)
                     params = [value for i in chunk for value in rows[i].values()]
                     statements.append((compile_upsert(meta, names, len(chunk), conflict, updates), params))
-        results = cls._run_fetch(statements, f"{meta.name}.upsert()")
-        upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
-        instances_changed(cls, upserted)
+        with cache_writing(meta) as written:
+            results = cls._run_fetch(statements, f"{meta.name}.upsert()")
+            upserted = hydrate_rows(cls, meta.field_names, [row for rows_ in results for row in rows_])
+            written.rows(upserted)
         return upserted
 
     # -- bulk writes ------------------------------------------------------
@@ -303,14 +304,14 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             for start in range(0, len(rows), size):
                 chunk = rows[start : start + size]
                 statements.append((compile_bulk_update(meta, names, len(chunk)), [v for row in chunk for v in row]))
-        if len(statements) == 1:
-            total = execute(
-                meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
-            )
-        else:
-            counts = run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
-            total = sum(counts)  # type: ignore[arg-type]
-        instances_changed(cls, objects)
+        with cache_writing(meta, pk_keys(meta, objects)):
+            if len(statements) == 1:
+                total = execute(
+                    meta.database, statements[0][0], statements[0][1], model=meta.name, operation=f"{meta.name}.bulk_update()"
+                )
+            else:
+                counts = run_statements(meta.database, statements, model=meta.name, operation=f"{meta.name}.bulk_update()")
+                total = sum(counts)  # type: ignore[arg-type]
         return total
 
     @classmethod
@@ -326,8 +327,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         else:
             query = compile_bulk_delete(meta, len(keys))
             params = [v for key in keys for v in key]
-        count = execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
-        instances_changed(cls, keys, deleted=True)
+        with cache_writing(meta, pk_keys(meta, keys), deleted=True) as written:
+            count = execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.bulk_delete()")
+            if not count:
+                written.nothing()
         return count
 
     @classmethod
@@ -398,10 +401,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             return self
         state = QueryState(meta).add_where(build_where(meta, (), where))
         query, params = compile_update(state, values)
-        count = execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
+        # A failed save (count 0: the row changed or vanished behind our back) invalidates too.
+        with cache_writing(meta, pk_keys(meta, [self])):
+            count = execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
         if count == 0:
-            # The row changed or vanished behind our back: whatever is cached for it is stale.
-            instances_changed(type(self), [self])
             if version is not None:
                 raise StaleObjectError(
                     f"{meta.name} {self.pk!r} was changed by someone else (version {where[version.name]} is stale)",
@@ -415,7 +418,6 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             )
         if version is not None:
             self.__dict__[version.name] = values[version.name]
-        instances_changed(type(self), [self])
         return self
 
     def delete(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from matrx_orm_sync._cache_hooks import returned_rows_changed, state_rows_changed
+from matrx_orm_sync._cache_hooks import cache_writing_state
 from matrx_orm_sync._executor import execute, fetch_all
 from matrx_orm_sync._queryset_extras import QuerySetExtras
 from matrx_orm_sync._relations import prefetch_related_objects
@@ -326,11 +326,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         meta = state.meta
         prepared = prepare_update_values(meta, values)
         query, params = compile_update(state, prepared)
-        count = execute(
-            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
-        )
-        if count:
-            state_rows_changed(state, updated=prepared)
+        with cache_writing_state(state, updated=prepared) as written:
+            count = execute(
+                meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+            )
+            if not count:
+                written.nothing()
         return count
 
     def update_returning(self, **values: Any) -> list[M]:
@@ -339,11 +340,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         meta = state.meta
         prepared = prepare_update_values(meta, values)
         query, params = compile_update(state, prepared, returning=True)
-        rows = fetch_all(
-            meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
-        )
-        updated = hydrate_rows(self.model, meta.field_names, rows)
-        returned_rows_changed(state, updated, updated=prepared)
+        with cache_writing_state(state, updated=prepared) as written:
+            rows = fetch_all(
+                meta.database, query, params, model=meta.name, operation="QuerySet.update()", filters=state.filters_repr
+            )
+            updated = hydrate_rows(self.model, meta.field_names, rows)
+            written.rows(updated)
         return updated
 
     def delete(self) -> int:
@@ -351,11 +353,12 @@ class QuerySet(QuerySetExtras, Generic[M]):
         state = self._state
         meta = state.meta
         query, params = compile_delete(state)
-        count = execute(
-            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
-        )
-        if count:
-            state_rows_changed(state, deleted=True)
+        with cache_writing_state(state, deleted=True) as written:
+            count = execute(
+                meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+            )
+            if not count:
+                written.nothing()
         return count
 
     def delete_returning(self) -> list[M]:
@@ -363,9 +366,10 @@ class QuerySet(QuerySetExtras, Generic[M]):
         state = self._state
         meta = state.meta
         query, params = compile_delete(state, returning=True)
-        rows = fetch_all(
-            meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
-        )
-        deleted = hydrate_rows(self.model, meta.field_names, rows)
-        returned_rows_changed(state, deleted, deleted=True)
+        with cache_writing_state(state, deleted=True) as written:
+            rows = fetch_all(
+                meta.database, query, params, model=meta.name, operation="QuerySet.delete()", filters=state.filters_repr
+            )
+            deleted = hydrate_rows(self.model, meta.field_names, rows)
+            written.rows(deleted)
         return deleted

@@ -49,6 +49,7 @@ NAME_MAP: dict[str, str] = {
     "compat_async": "compat_sync",
     "models_async": "models_sync",
     "models_relations_async": "models_relations_sync",
+    "models_cache_async": "models_cache_sync",
     "models_reliability_async": "models_reliability_sync",
     "reliability_tools_async": "reliability_tools_sync",
     "spec_models_async": "spec_models_sync",

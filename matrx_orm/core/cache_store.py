@@ -10,13 +10,17 @@ every hit builds a fresh instance of the class that asked, so a caller that
 mutates what it got cannot corrupt the cache (mutable values such as JSON dicts
 and arrays are deep-copied in and out).
 
-Staleness is prevented with a generation counter per table. A read takes a
-*ticket* (the table's current generation) before it queries; an invalidation
-bumps the generation and records it against the keys it touched (or raises the
-table's floor when it touches the whole table). When the read comes back it may
-only store its row if nothing touching that key happened since its ticket, so a
-read that overlapped a committed write can never put the old row back after the
-write invalidated it.
+Staleness is prevented in two ways. First, a write *marks* the keys it is
+about to change (or the whole table when it cannot name them) before it sends
+its statement and unmarks them once it has committed: while a key is marked,
+the cache neither serves it nor stores it, so between the commit and the
+invalidation nobody can be handed the old row. Second, a generation counter
+per table fences reads that started earlier: a read takes a *ticket* (the
+table's current generation) before it queries; every invalidation bumps the
+generation and records it against the keys it touched (or raises the table's
+floor when it touched the whole table). When the read comes back it may only
+store its row if nothing touching that key happened since its ticket, so a
+read that overlapped a write can never put the old row back afterwards.
 
 This module is pure: a ``threading.Lock`` guards every operation (each is a
 few dict operations, no I/O), so tasks and threads can share the store.
@@ -48,6 +52,8 @@ __all__ = [
     "pk_key",
     "instance_key",
     "DEFAULT_MAX_ENTRIES",
+    "Ticket",
+    "WriteMark",
 ]
 
 #: ``(host, port, database name, schema, table)``: the identity every twin of a table shares.
@@ -179,7 +185,10 @@ class _Entry:
 class _Table:
     """One table's entries (in LRU order) and its invalidation bookkeeping."""
 
-    __slots__ = ("meta", "entries", "generation", "floor", "invalidated", "hits", "misses", "evictions", "max_entries")
+    __slots__ = (
+        "meta", "entries", "generation", "floor", "invalidated", "pending", "pending_all",
+        "hits", "misses", "evictions", "max_entries",
+    )
 
     def __init__(self, meta: ModelMeta) -> None:
         self.meta = meta
@@ -189,6 +198,9 @@ class _Table:
         self.floor = 0
         # key -> generation of its last invalidation.
         self.invalidated: dict[Hashable, int] = {}
+        # Keys (or, with pending_all, every key) that a write in flight is changing.
+        self.pending: dict[Hashable, int] = {}
+        self.pending_all = 0
         self.hits = 0
         self.misses = 0
         self.evictions = 0
@@ -207,6 +219,16 @@ class Ticket:
         self.meta = meta
 
 
+class WriteMark:
+    """Keys a write in flight has marked (None: the whole table); give it back to ``end_write``."""
+
+    __slots__ = ("table", "keys")
+
+    def __init__(self, table: _Table, keys: tuple[Hashable, ...] | None) -> None:
+        self.table = table
+        self.keys = keys
+
+
 def _snapshot(obj: Any, names: Iterable[str]) -> tuple[dict[str, Any], tuple[str, ...]]:
     data = obj.__dict__
     values = {name: data.get(name) for name in names}
@@ -217,7 +239,10 @@ def _snapshot(obj: Any, names: Iterable[str]) -> tuple[dict[str, Any], tuple[str
 
 
 class CacheStore:
-    """Rows by primary key, per table; thread-safe; TTL and LRU bounded."""
+    """Rows by primary key, per table; thread-safe; TTL and LRU bounded.
+
+    Keys are canonical primary keys, as ``pk_key`` / ``instance_key`` return them.
+    """
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.clock = clock
@@ -271,7 +296,7 @@ class CacheStore:
         with self._lock:
             table = self._table(tkey, meta)
             entry = table.entries.get(key)
-            if entry is not None:
+            if entry is not None and not (table.pending_all or key in table.pending):
                 if entry.expires is None or entry.expires > self.clock():
                     table.entries.move_to_end(key)
                     table.hits += 1
@@ -312,6 +337,8 @@ class CacheStore:
                 return False
             if ticket.generation < table.floor or table.invalidated.get(key, -1) > ticket.generation:
                 return False
+            if table.pending_all or key in table.pending:
+                return False
             self._put(table, key, _Entry(values, mutable, None if ttl is None else self.clock() + ttl))
             return True
 
@@ -345,6 +372,39 @@ class CacheStore:
             entries.popitem(last=False)
             table.evictions += 1
 
+    # -- writes -----------------------------------------------------------
+    def begin_write(self, meta: ModelMeta, keys: Iterable[Hashable] | None) -> WriteMark:
+        """Mark ``keys`` of ``meta``'s table (every key when None) as being written: not served, not stored."""
+        tkey = table_key(meta)
+        with self._lock:
+            table = self._table(tkey, meta)
+            table.generation += 1
+            if keys is None:
+                table.pending_all += 1
+                return WriteMark(table, None)
+            marked = tuple(keys)
+            pending = table.pending
+            for key in marked:
+                pending[key] = pending.get(key, 0) + 1
+                table.entries.pop(key, None)
+            return WriteMark(table, marked)
+
+    def end_write(self, mark: WriteMark, keys: Iterable[Hashable] | None) -> None:
+        """Unmark a write once it committed (or failed), invalidating the keys it touched (None: all)."""
+        table = mark.table
+        with self._lock:
+            if mark.keys is None:
+                table.pending_all -= 1
+            else:
+                pending = table.pending
+                for key in mark.keys:
+                    left = pending.get(key, 0) - 1
+                    if left > 0:
+                        pending[key] = left
+                    else:
+                        pending.pop(key, None)
+            self._invalidate_locked(table, keys)
+
     # -- invalidating -----------------------------------------------------
     def invalidate(self, meta: ModelMeta, keys: Iterable[Hashable] | None = None) -> None:
         """Forget ``keys`` of ``meta``'s table (every row when None) and fence off in-flight reads."""
@@ -357,21 +417,24 @@ class CacheStore:
             if table is None:
                 # Nothing cached and no read ticketed for this table: nothing to fence.
                 return
-            table.generation += 1
-            generation = table.generation
-            if keys is None:
-                table.entries.clear()
-                table.invalidated.clear()
-                table.floor = generation
-                return
-            entries = table.entries
-            invalidated = table.invalidated
-            for key in keys:
-                entries.pop(key, None)
-                invalidated[key] = generation
-            if len(invalidated) > _MAX_TRACKED_INVALIDATIONS:
-                invalidated.clear()
-                table.floor = generation
+            self._invalidate_locked(table, keys)
+
+    def _invalidate_locked(self, table: _Table, keys: Iterable[Hashable] | None) -> None:
+        table.generation += 1
+        generation = table.generation
+        if keys is None:
+            table.entries.clear()
+            table.invalidated.clear()
+            table.floor = generation
+            return
+        entries = table.entries
+        invalidated = table.invalidated
+        for key in keys:
+            entries.pop(key, None)
+            invalidated[key] = generation
+        if len(invalidated) > _MAX_TRACKED_INVALIDATIONS:
+            invalidated.clear()
+            table.floor = generation
 
     def invalidate_database(self, identity: tuple[str, str, str]) -> None:
         """Forget every row cached for the database ``(host, port, name)``."""

@@ -1003,6 +1003,19 @@ class JSONBArrayField(ArrayField):
 _ON_DELETE = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION", "PROTECT", "DO_NOTHING"}
 
 
+_MODEL_BASE: list[type] = []
+
+
+def _model_base() -> type:
+    # model_meta imports this module: resolved on first use, then a list lookup
+    # (an import statement on every foreign-key value costs more than the check).
+    if not _MODEL_BASE:
+        from matrx_orm.core.model_meta import ModelBase
+
+        _MODEL_BASE.append(ModelBase)
+    return _MODEL_BASE[0]
+
+
 class _ResolvedTarget:
     """A foreign key's resolved target, valid while no model is (re)registered.
 
@@ -1132,12 +1145,9 @@ class ForeignKey(Field):
             return False
 
     def to_python(self, value: Any) -> Any:
-        from matrx_orm.core.model_meta import ModelBase
-
-        if isinstance(value, ModelBase):
-            field = self.target_field()
-            value = getattr(value, field.name)
         target = self.target_field()
+        if isinstance(value, _model_base()):
+            value = getattr(value, target.name)
         try:
             return target.to_python(value)
         except ValidationError as exc:

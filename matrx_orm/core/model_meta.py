@@ -280,7 +280,7 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     PostgreSQL's own defaults (identity, ``now()``) apply.
     """
     out: dict[str, Any] = {}
-    if any(key not in meta.fields for key in data):
+    if not data.keys() <= meta.fields.keys():
         # Accept "pk" and column names; anything else raises naming model, field and value.
         renamed: dict[str, Any] = {}
         for key, value in data.items():
@@ -289,19 +289,46 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
             except FieldError as exc:
                 raise exc.with_value(value) from None
         data = renamed
-    for name, field in meta.fields.items():
+    for name, field, is_auto, missing in _insert_plan(meta):
         if name in data:
             value = data[name]
-            if value is None and isinstance(field, AutoField):
+            if value is None and is_auto:
                 continue
             out[name] = field.get_db_prep_value(value)
-        elif field.has_default():
+        elif missing is _SKIP:
+            continue
+        elif missing is _DEFAULT:
             out[name] = field.get_db_prep_value(field.get_default())
-        elif isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add):
+        elif missing is _NOW:
             out[name] = field.now()
-        elif not field.null and field.db_default is None and not isinstance(field, AutoField):
+        else:
             raise field.fail(None, "a value is required (NOT NULL, no default)")
     return out
+
+
+_SKIP, _DEFAULT, _NOW, _REQUIRED = "skip", "default", "now", "required"
+
+
+def _insert_plan(meta: ModelMeta) -> tuple[tuple[str, Field, bool, str], ...]:
+    # What an INSERT does with each field when the row leaves it out, decided
+    # once per model instead of per row (bulk_create validates every row).
+    plan = meta.__dict__.get("_insert_plan")
+    if plan is None or plan[0] is not meta.fields:
+        steps = []
+        for name, field in meta.fields.items():
+            is_auto = isinstance(field, AutoField)
+            if field.has_default():
+                missing = _DEFAULT
+            elif isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add):
+                missing = _NOW
+            elif not field.null and field.db_default is None and not is_auto:
+                missing = _REQUIRED
+            else:
+                missing = _SKIP
+            steps.append((name, field, is_auto, missing))
+        plan = (meta.fields, tuple(steps))
+        meta.__dict__["_insert_plan"] = plan
+    return plan[1]
 
 
 NOT_SET = NOT_PROVIDED
