@@ -101,7 +101,7 @@ CREATE TABLE cg_follow (
 );
 
 CREATE TABLE cg_membership (
-    author_id integer NOT NULL REFERENCES cg_author (id) ON DELETE CASCADE,
+    author_id integer NOT NULL REFERENCES cg_author (id) ON DELETE CASCADE ON UPDATE CASCADE,
     org text NOT NULL,
     role text NOT NULL DEFAULT 'member',
     PRIMARY KEY (author_id, org)

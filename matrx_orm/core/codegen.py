@@ -158,7 +158,7 @@ _ARRAY_ITEM = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # Keyword arguments are written in this order (type-specific ones come first).
 _KWARG_ORDER = (
     "primary_key", "null", "unique", "index", "default", "db_default", "choices", "db_column", "on_delete",
-    "help_text",
+    "on_update", "help_text",
 )
 
 
@@ -773,7 +773,7 @@ def _plan_foreign_keys(model: ModelPlan, by_key: Mapping[tuple[str, str], ModelP
         kwargs = {k: v for k, v in plan.call.kwargs.items() if k in _KWARG_ORDER}
         kwargs["on_delete"] = fk.on_delete
         if fk.on_update and fk.on_update != "NO ACTION":
-            plan.comments.append(f"ON UPDATE {fk.on_update} in the database: not modelled")
+            kwargs["on_update"] = fk.on_update
         if fk.deferrable:
             plan.comments.append("DEFERRABLE INITIALLY DEFERRED in the database: not modelled")
         plan.call = FieldCall("ForeignKey", args=[target.class_name, target_attr], kwargs=kwargs)

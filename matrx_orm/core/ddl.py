@@ -288,6 +288,7 @@ def table_from_model(meta: ModelMeta) -> TableSnapshot:
                     ref_table=target.table_name,
                     ref_columns=(target_field.column,),
                     on_delete=field.on_delete,
+                    on_update=getattr(field, "on_update", "NO ACTION"),
                 )
             )
     return table

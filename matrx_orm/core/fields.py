@@ -1001,6 +1001,7 @@ class JSONBArrayField(ArrayField):
 
 # ---------------------------------------------------------------- relations
 _ON_DELETE = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION", "PROTECT", "DO_NOTHING"}
+_ON_UPDATE = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"}
 
 
 _MODEL_BASE: list[type] = []
@@ -1059,6 +1060,7 @@ class ForeignKey(Field):
         on_delete: str = "CASCADE",
         related_name: str | None = None,
         db_constraint: bool = True,
+        on_update: str = "NO ACTION",
         **kwargs: Any,
     ) -> None:
         # SPEC's positional form ForeignKey("User", "id").
@@ -1073,6 +1075,11 @@ class ForeignKey(Field):
         if normalized not in _ON_DELETE:
             raise ConfigurationError(f"ForeignKey on_delete={on_delete!r} is not one of {sorted(_ON_DELETE)}")
         self.on_delete = normalized
+        # ON UPDATE of the constraint (generated models keep what the database has).
+        on_update_normalized = on_update.upper().replace("_", " ")
+        if on_update_normalized not in _ON_UPDATE:
+            raise ConfigurationError(f"ForeignKey on_update={on_update!r} is not one of {sorted(_ON_UPDATE)}")
+        self.on_update = on_update_normalized
         self.related_name = related_name
         self.db_constraint = db_constraint
         self._resolved = _ResolvedTarget()
@@ -1172,6 +1179,8 @@ class ForeignKey(Field):
         out = super().deconstruct()
         if self.on_delete != "CASCADE":
             out["on_delete"] = self.on_delete
+        if self.on_update != "NO ACTION":
+            out["on_update"] = self.on_update
         if self.related_name:
             out["related_name"] = self.related_name
         return out

@@ -304,7 +304,9 @@ def _blog_snapshot() -> SchemaSnapshot:
         ColumnSnapshot("author_id", "integer", False), ColumnSnapshot("editor_id", "integer"), pk=("id",),
     )
     post.foreign_keys.append(ForeignKeySnapshot("post_author_id_fkey", ("author_id",), "public", "author", ("id",), "CASCADE"))
-    post.foreign_keys.append(ForeignKeySnapshot("post_editor_id_fkey", ("editor_id",), "public", "author", ("id",)))
+    post.foreign_keys.append(
+        ForeignKeySnapshot("post_editor_id_fkey", ("editor_id",), "public", "author", ("id",), on_update="CASCADE")
+    )
     tag = _table("public", "tag", ColumnSnapshot("id", "bigint", False, identity="a"), ColumnSnapshot("name", "text"), pk=("id",))
     post_tag = _table(
         "public", "post_tag", ColumnSnapshot("post_id", "uuid", False), ColumnSnapshot("tag_id", "bigint", False),
@@ -374,7 +376,9 @@ def test_reverse_references_become_inverse_foreign_keys(tmp_path: Path) -> None:
     assert module.Tag._meta.inverse_fk_config["post_tags"]["from_field"] == "tag_id"
     post_author = module.Post._meta.fields["author_id"]
     assert post_author.on_delete == "CASCADE" and post_author.target_meta() is author
-    assert module.Post._meta.fields["editor_id"].on_delete == "NO ACTION"
+    editor = module.Post._meta.fields["editor_id"]
+    assert (editor.on_delete, editor.on_update) == ("NO ACTION", "CASCADE")
+    _assert_fixed_point(module, snapshot, {"public"})
     ifk = relations_of(author).get("posts_by_author")
     assert ifk is not None and ifk.target is module.Post._meta
 

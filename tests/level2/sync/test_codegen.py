@@ -96,6 +96,7 @@ def test_generated_models_are_a_fixed_point_of_makemigrations(cg):
     assert models.Users._meta.unfetchable and models.Users._meta.db_schema == "cg_auth"
     assert models.CgPost._meta.m2m_config["cg_tags"]["junction_table"] == "cg_post_tag"
     assert models.CgMembership._meta.pk_names == ("author_id", "org")
+    assert models.CgMembership._meta.fields["author_id"].on_update == "CASCADE"
 
     # The database already is what the models declare: nothing to migrate.
     assert SchemaDiff(cg.name).operations() == []
