@@ -32,6 +32,9 @@ def _fail(
 ) -> BaseException:
     if callable(filters):
         filters = filters()  # computed only when an error needs it
+    if query_hooks.active and query is not None:
+        # Failed statements are reported too (rows=-1): capture_queries() sees every statement sent.
+        log_query(query, params, time.perf_counter(), -1, database)
     mapped = map_db_error(error, model=model, operation=operation, query=query, params=params, filters=filters)
     if isinstance(mapped, ConnectionError):
         describe_connection_failure(mapped, database)  # which database, masked DSN

@@ -72,6 +72,14 @@ def test_unique_violation_is_an_integrity_error_with_context(db):
     assert db.execute('SELECT count(*) FROM "user"').fetchone() == (1,)
 
 
+def test_failed_statements_are_captured_too(db):
+    User.create(username="alice", email="a@x")
+    with capture_queries() as queries:
+        with pytest.raises(IntegrityError):
+            User.create(username="alice", email="b@x")
+    assert len(queries) == 1 and queries[0].startswith('INSERT INTO "user"')
+
+
 def test_foreign_key_and_not_null_violations(db):
     with pytest.raises(IntegrityError) as fk:
         Post.create(id=uuid4(), title="orphan", author_id=uuid4())
