@@ -292,7 +292,15 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     for name, field, is_auto, missing in _insert_plan(meta):
         if name in data:
             value = data[name]
-            if value is None and is_auto:
+            if value is None and (is_auto or field.primary_key):
+                # A NULL key means "generate it" (Python default, identity, SQL default);
+                # a key nothing generates is refused before SQL, not by PostgreSQL.
+                if missing is _DEFAULT:
+                    out[name] = field.get_db_prep_value(field.get_default())
+                elif missing is _NOW:
+                    out[name] = field.now()
+                elif missing is _REQUIRED:
+                    raise field.fail(None, "a primary key cannot be NULL")
                 continue
             out[name] = field.get_db_prep_value(value)
         elif missing is _SKIP:

@@ -258,3 +258,15 @@ def test_foreign_key_target_resolves_lazily_by_name() -> None:
     assert SeatNote._meta.fields["profile_id"].db_type == "UUID"
     with pytest.raises(ConfigurationError):
         resolve_meta("NoSuchModel", SeatNote._meta, "SeatNote.x")
+
+
+def test_null_primary_key_on_insert_means_generate_it_or_is_refused() -> None:
+    from matrx_orm.core.model_meta import field_values_for_insert
+
+    generated = field_values_for_insert(AccountProfile._meta, {"id": None, "handle": "al"})
+    assert isinstance(generated["id"], uuid.UUID)  # the implicit uuid4 default
+    assert "id" not in field_values_for_insert(AnalyticsEvent._meta, {"id": None, "kind": "k"})  # identity
+    with pytest.raises(ValidationError) as info:
+        field_values_for_insert(TeamSeat._meta, {"team": None, "seat": 1})
+    assert "TeamSeat.team" in info.value.message and "primary key" in info.value.message
+
