@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import types
 from typing import TYPE_CHECKING, Any
 
 from matrx_orm.core.exceptions import ConfigurationError
@@ -134,4 +135,41 @@ def twin(cls: type, mode: str) -> type:
         namespace["__matrx_meta__"] = meta
         namespace["__qualname__"] = cls.__qualname__
         new_cls = type(cls)(cls.__name__, bases, namespace)
+        _rebind_class_cells(new_cls, cls)
         return new_cls
+
+
+def _rebind(func: Any, old: type, new: type) -> Any:
+    """Return ``func`` with its ``__class__`` cell (zero-argument ``super()``) pointing at ``new``."""
+    code = getattr(func, "__code__", None)
+    if code is None or "__class__" not in code.co_freevars or func.__closure__ is None:
+        return func
+    cells = list(func.__closure__)
+    index = code.co_freevars.index("__class__")
+    if cells[index].cell_contents is not old:
+        return func
+    cells[index] = types.CellType(new)
+    clone = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__, tuple(cells))
+    clone.__kwdefaults__ = func.__kwdefaults__
+    clone.__dict__.update(func.__dict__)
+    for attr in ("__qualname__", "__doc__", "__module__", "__annotations__"):
+        setattr(clone, attr, getattr(func, attr))
+    return clone
+
+
+def _rebind_class_cells(new: type, old: type) -> None:
+    # Methods copied from ``old`` that call super() would otherwise run
+    # super(old, self) on an instance of ``new`` and raise TypeError.
+    for key, value in list(vars(new).items()):
+        if isinstance(value, (staticmethod, classmethod)):
+            inner = _rebind(value.__func__, old, new)
+            if inner is not value.__func__:
+                setattr(new, key, type(value)(inner))
+        elif isinstance(value, property):
+            parts = [None if f is None else _rebind(f, old, new) for f in (value.fget, value.fset, value.fdel)]
+            if parts != [value.fget, value.fset, value.fdel]:
+                setattr(new, key, property(*parts, value.__doc__))
+        elif isinstance(value, types.FunctionType):
+            rebound = _rebind(value, old, new)
+            if rebound is not value:
+                setattr(new, key, rebound)

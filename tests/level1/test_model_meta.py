@@ -270,3 +270,29 @@ def test_null_primary_key_on_insert_means_generate_it_or_is_refused() -> None:
         field_values_for_insert(TeamSeat._meta, {"team": None, "seat": 1})
     assert "TeamSeat.team" in info.value.message and "primary key" in info.value.message
 
+
+class SuperCaller(StampedBase):
+    """Overrides that call super(), as users write them."""
+
+    id = AutoField()
+
+    def to_dict(self, *, fields: list[str] | None = None) -> dict[str, object]:
+        data = super().to_dict(fields=fields)
+        data["kind"] = "super"
+        return data
+
+    def describe(self) -> str:
+        return "child+" + super().describe()
+
+    @property
+    def loud_note(self) -> str:
+        return super().loud_note + "!"
+
+
+def test_super_calls_work_in_both_twins() -> None:
+    for cls in (SuperCaller, SuperCaller.sync):
+        obj = cls(note="hey")
+        assert obj.to_dict()["kind"] == "super" and obj.to_dict()["note"] == "hey"
+        assert obj.describe() == "child+SuperCaller:hey"
+        assert obj.loud_note == "HEY!"
+
