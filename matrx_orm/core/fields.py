@@ -1158,7 +1158,7 @@ class ForeignKey(Field):
         try:
             return target.to_python(value)
         except ValidationError as exc:
-            raise self.fail(value, exc.message.split(": ", 1)[-1]) from None
+            raise self.fail(value, exc.message.split(": ", 1)[-1].rsplit(" (got ", 1)[0]) from None
 
     def validate(self, value: Any) -> None:
         Field.validate(self, value)
