@@ -716,7 +716,10 @@ def _plan_fields(
         if column.name in unique_columns and not (is_pk and single_pk):
             call.kwargs["unique"] = True
         if column.generated:
-            comments.append(f"GENERATED ALWAYS AS ({column.generated}) STORED: read-only, never write it")
+            comments.append(
+                f"GENERATED ALWAYS AS ({column.generated}) STORED: computed by PostgreSQL, never write it "
+                "(leave it out of create() and update_item(); pass update_fields= to save())"
+            )
         elif not model.stub:
             _choose_default(call, column)
         if (
