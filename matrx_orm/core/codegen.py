@@ -1105,7 +1105,7 @@ def _class_doc(model: ModelPlan) -> str:
 
 def render_models(plan: CodegenPlan) -> str:
     """Return the source of ``models.py``."""
-    orm: set[str] = {"Model"}
+    orm: set[str] = {"Model"} if plan.models else set()
     stdlib: set[str] = set()
     for model in plan.models:
         for field_plan in model.fields:
@@ -1121,8 +1121,9 @@ def render_models(plan: CodegenPlan) -> str:
         "from __future__ import annotations",
         "",
     ]
-    lines += _imports_block(stdlib, orm)
-    lines += ["", *_value_lines("__all__ = ", [m.class_name for m in plan.models], "", "")]
+    if orm:
+        lines += [*_imports_block(stdlib, orm), ""]
+    lines += _all_lines([m.class_name for m in plan.models])
     for model in plan.models:
         lines += ["", "", *_class_line(model.class_name, "Model"), _docstring(_class_doc(model), INDENT), ""]
         for field_plan in model.fields:
@@ -1162,12 +1163,12 @@ def render_models_sync(plan: CodegenPlan) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from . import models as _models",
-        "",
-        *_value_lines("__all__ = ", [m.class_name for m in plan.models], "", ""),
-        "",
     ]
-    lines += [f"{m.class_name} = _models.{m.class_name}.sync" for m in plan.models]
+    if plan.models:
+        lines += ["from . import models as _models", ""]
+    lines += _all_lines([m.class_name for m in plan.models])
+    if plan.models:
+        lines += ["", *(f"{m.class_name} = _models.{m.class_name}.sync" for m in plan.models)]
     return "\n".join(lines) + "\n"
 
 
@@ -1210,9 +1211,10 @@ def render_managers_init(plan: CodegenPlan) -> str:
         _docstring("Managers of every table, one module per table.", ""),
         "",
         "from __future__ import annotations",
-        "",
     ]
     names: list[str] = []
+    if plan.tables:
+        lines.append("")
     for model in sorted(plan.tables, key=lambda m: m.module_name):
         pair = [f"{model.class_name}Manager", f"{model.class_name}ManagerSync"]
         names += pair
@@ -1221,8 +1223,13 @@ def render_managers_init(plan: CodegenPlan) -> str:
             lines.append(line)
         else:
             lines += [f"from .{model.module_name} import (", *(f"{INDENT}{n}," for n in pair), ")"]
-    lines += ["", *_value_lines("__all__ = ", names, "", "")]
+    lines += ["", *_all_lines(names)]
     return "\n".join(lines) + "\n"
+
+
+def _all_lines(names: list[str]) -> list[str]:
+    # An empty list needs its type spelled out for type checkers.
+    return _value_lines("__all__ = ", names, "", "") if names else ["__all__: list[str] = []"]
 
 
 def render_package_init(plan: CodegenPlan) -> str:

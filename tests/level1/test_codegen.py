@@ -556,3 +556,43 @@ def test_render_files_lists_one_manager_per_table() -> None:
     assert managers == [f"managers/{m.module_name}.py" for m in sorted(plan.tables, key=lambda m: m.module_name)]
     assert "class PostManager(BaseManager[Post]):" in files["managers/post.py"]
     assert "class PostManagerSync(SyncBaseManager[Post]):" in files["managers/post.py"]
+
+
+def test_an_empty_scope_gives_an_importable_clean_package(tmp_path: Path) -> None:
+    files, module, package = _generate(tmp_path, SchemaSnapshot(), schemas=["public"])
+    assert module.__all__ == [] and "from matrx_orm import" not in files["models.py"]
+    assert import_generated(tmp_path / package, package, "models_sync").__all__ == []
+    assert import_generated(tmp_path / package, package, "managers").__all__ == []
+    ruff = _ruff()
+    if ruff is not None:
+        check = subprocess.run([ruff, "check", "--isolated", str(tmp_path / package)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
+
+
+def test_junction_on_unique_columns_names_the_key_fields_and_chained_keys_keep_their_type(tmp_path: Path) -> None:
+    account = _table(
+        "public", "account", ColumnSnapshot("id", "integer", False, identity="d"), ColumnSnapshot("code", "text", False),
+        pk=("id",),
+    )
+    account.uniques.append(UniqueSnapshot("account_code_key", ("code",)))
+    group = _table("public", "group", ColumnSnapshot("slug", "character varying(40)", False), pk=("slug",))
+    link = _table(
+        "public", "account_group", ColumnSnapshot("account_code", "text", False),
+        ColumnSnapshot("group_slug", "character varying(40)", False), pk=("account_code", "group_slug"),
+    )
+    link.foreign_keys.append(ForeignKeySnapshot("l1", ("account_code",), "public", "account", ("code",), "CASCADE"))
+    link.foreign_keys.append(ForeignKeySnapshot("l2", ("group_slug",), "public", "group", ("slug",), "CASCADE"))
+    # a key that is itself a foreign key, referenced again (profile.account_id -> account.id; badge -> profile)
+    profile = _table("public", "profile", ColumnSnapshot("account_id", "integer", False), pk=("account_id",))
+    profile.foreign_keys.append(ForeignKeySnapshot("p1", ("account_id",), "public", "account", ("id",), "CASCADE"))
+    badge = _table("public", "badge", ColumnSnapshot("profile_id", "integer", False), ColumnSnapshot("name", "text"))
+    badge.foreign_keys.append(ForeignKeySnapshot("b1", ("profile_id",), "public", "profile", ("account_id",), "CASCADE"))
+    snapshot = _snapshot(account, group, link, profile, badge)
+    _files, module, _ = _generate(tmp_path, snapshot)
+    config = module.Account._meta.m2m_config["groups"]
+    assert config["source_field"] == "code" and "target_field" not in config
+    assert module.Group._meta.m2m_config["accounts"]["target_field"] == "code"
+    assert type(module.Badge._meta.fields["profile_id"]).__name__ == "ForeignKey"
+    assert module.Badge._meta.pk_names == ()  # a table without a primary key is modelled too
+    assert relations_of(module.Account._meta).get("groups").target is module.Group._meta
+    _assert_fixed_point(module, snapshot, {"public"})
