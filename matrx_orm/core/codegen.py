@@ -844,15 +844,17 @@ def _plan_relations(
         if pair is not None and all(_is_modelled_fk(model, fk) for fk in pair):
             junctions.append((model, pair[0], pair[1]))
             model.junction = (by_key[_ref(pair[0])].class_name, by_key[_ref(pair[1])].class_name)
+    def ends_of(first: ForeignKeySnapshot, second: ForeignKeySnapshot) -> tuple[str, str]:
+        one, two = sorted((by_key[_ref(first)].class_name, by_key[_ref(second)].class_name))
+        return one, two
+
     pair_counts: dict[tuple[str, str], int] = {}
     for _junction, first, second in junctions:
-        ends = tuple(sorted((by_key[_ref(first)].class_name, by_key[_ref(second)].class_name)))
-        pair_counts[ends] = pair_counts.get(ends, 0) + 1  # type: ignore[index]
+        pair_counts[ends_of(first, second)] = pair_counts.get(ends_of(first, second), 0) + 1
 
     for junction, first, second in junctions:
         a, b = by_key[_ref(first)], by_key[_ref(second)]
-        ends = tuple(sorted((a.class_name, b.class_name)))
-        several = pair_counts[ends] > 1  # type: ignore[index]
+        several = pair_counts[ends_of(first, second)] > 1
         names: list[str] = []
         for source, target, target_fk in ((a, b, second), (b, a, first)):
             target_rel = _relation_name(junction.attr_by_column[target_fk.columns[0]])
