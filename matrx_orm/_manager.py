@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from matrx_orm._cache_hooks import cache_fill, cache_read_many
+from matrx_orm._cache_hooks import cache_fill, cache_fill_source, cache_read_many
 from matrx_orm._queryset import QuerySet
 from matrx_orm.core.cache_store import pk_key
 from matrx_orm.core.compat_async import MODE
@@ -150,7 +150,9 @@ class BaseManager(Generic[M]):
                 for other in conditions[1:]:
                     condition = condition | other
                 qs = self.model.filter(condition)
-            for obj in await qs.all():
+            with cache_fill_source(tickets):
+                fetched = await qs.all()
+            for obj in fetched:
                 key = pk_key(meta, obj.pk_filter())
                 found[key] = obj
                 cache_fill(tickets.get(key), obj)

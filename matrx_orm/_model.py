@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
-from matrx_orm._cache_hooks import cache_fill, cache_read, cache_writing, pk_keys
+from matrx_orm._cache_hooks import cache_fill, cache_fill_source, cache_read, cache_writing, pk_keys
 from matrx_orm._executor import execute, fetch_all, fetch_one, run_statements
 from matrx_orm._model_extras import ModelExtras, send_signal
 from matrx_orm._queryset import QuerySet
@@ -110,10 +110,11 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
             params = [meta.fields[n].get_db_prep_value(kwargs[n]) for n in pk_names]
-            row = await fetch_one(
-                meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=f"{meta.name}.get()",
-                filters=kwargs,
-            )
+            with cache_fill_source(ticket):
+                row = await fetch_one(
+                    meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=f"{meta.name}.get()",
+                    filters=kwargs,
+                )
             if row is None:
                 return None
             obj = hydrate_row(cls, meta.field_names, row)

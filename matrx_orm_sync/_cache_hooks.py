@@ -20,22 +20,33 @@ on the same connection (inside the transaction: delivered at commit only).
 from __future__ import annotations
 
 from collections.abc import Iterator, Hashable, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from matrx_orm_sync._cache_notify import publish_invalidations
 from matrx_orm_sync._transaction import in_transaction, on_finish
 from matrx_orm.core.cache_messages import is_publishing
 from matrx_orm.core.cache_scope import dependent_tables, keys_from_state, metas_of_table
-from matrx_orm.core.cache_store import STORE, Ticket, WriteMark, database_identity, instance_key, pk_key, table_key
-from matrx_orm.core.cache_store import ttl_for
+from matrx_orm.core.cache_store import (
+    STORE,
+    Ticket,
+    WriteMark,
+    database_identity,
+    instance_key,
+    pk_key,
+    table_key,
+    ttl_for,
+)
+from matrx_orm.core.config import get_database_config
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.query_state import QueryState
+from matrx_orm.core.routing import routing, use_primary
 
 __all__ = [
     "cache_read",
     "cache_read_many",
     "cache_fill",
+    "cache_fill_source",
     "CacheWrite",
     "cache_writing",
     "cache_writing_state",
@@ -47,7 +58,7 @@ _new = object.__new__
 
 
 def _instance(cls: type, values: dict[str, Any]) -> Any:
-    obj = _new(cls)
+    obj: Any = _new(cls)
     obj.__dict__ = values
     return obj
 
@@ -57,7 +68,8 @@ def cache_read(cls: type, pk_values: Any, use_cache: bool) -> tuple[Any, Ticket 
     """Return ``(cached instance, None)`` on a hit, else ``(None, ticket to fill with)``.
 
     ``use_cache=False`` never serves from the cache but still refreshes it with
-    what the database returns. Inside a transaction both are skipped.
+    what the database returns (not when replicas are in use: such a read may go
+    to a lagging replica). Inside a transaction both are skipped.
     """
     meta: ModelMeta = cls._meta  # type: ignore[attr-defined]
     if not STORE.enabled or in_transaction(meta.database) or ttl_for(meta) == 0:
@@ -65,7 +77,8 @@ def cache_read(cls: type, pk_values: Any, use_cache: bool) -> tuple[Any, Ticket 
         return None, None
     key = pk_key(meta, pk_values)
     if not use_cache:
-        return None, STORE.ticket(meta, key)
+        # With replicas the read goes where routing sends it and is not kept (it may lag).
+        return None, None if _has_replicas(meta) else STORE.ticket(meta, key)
     values, ticket = STORE.lookup(meta, key)
     if values is not None:
         return _instance(cls, values), None
@@ -92,6 +105,23 @@ def cache_fill(ticket: Ticket | None, obj: Any) -> None:
     """Store the row a ticketed read returned (dropped if the key was written meanwhile)."""
     if ticket is not None and obj is not None:
         STORE.store(ticket, obj)
+
+
+def cache_fill_source(tickets: Any) -> AbstractContextManager[None]:
+    """Return the block to run a cache-filling read in: on the primary when replicas are in use.
+
+    A replica may lag behind a write this process just committed; filling the
+    cache from it would turn milliseconds of lag into a TTL of staleness.
+    """
+    if tickets and routing.enabled:
+        meta = next(iter(tickets.values())).meta if isinstance(tickets, dict) else tickets.meta
+        if _has_replicas(meta):
+            return use_primary()
+    return nullcontext()
+
+
+def _has_replicas(meta: ModelMeta) -> bool:
+    return routing.enabled and bool(getattr(get_database_config(meta.database), "replicas", None))
 
 
 # -- writes --------------------------------------------------------------------------------

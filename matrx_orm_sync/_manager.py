@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from matrx_orm_sync._cache_hooks import cache_fill, cache_read_many
+from matrx_orm_sync._cache_hooks import cache_fill, cache_fill_source, cache_read_many
 from matrx_orm_sync._queryset import QuerySet
 from matrx_orm.core.cache_store import pk_key
 from matrx_orm.core.compat_sync import MODE
@@ -152,7 +152,9 @@ class BaseManager(Generic[M]):
                 for other in conditions[1:]:
                     condition = condition | other
                 qs = self.model.filter(condition)
-            for obj in qs.all():
+            with cache_fill_source(tickets):
+                fetched = qs.all()
+            for obj in fetched:
                 key = pk_key(meta, obj.pk_filter())
                 found[key] = obj
                 cache_fill(tickets.get(key), obj)

@@ -96,7 +96,7 @@ class StateManager:
         values = STORE.get(meta, _key_of(meta, pk, "get"))
         if values is None:
             return None
-        obj = object.__new__(twin(model, MODE))
+        obj: Any = object.__new__(twin(model, MODE))
         obj.__dict__ = values
         return obj
 

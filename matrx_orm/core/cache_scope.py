@@ -73,8 +73,8 @@ def keys_from_state(state: QueryState) -> list[Hashable] | None:
         else:
             pinned[name] = values
     if len(pk_fields) == 1:
-        values = pinned.get(pk_fields[0].name)
-        return None if values is None else [pk_key(meta, v) for v in values]
+        single = pinned.get(pk_fields[0].name)
+        return None if single is None else [pk_key(meta, v) for v in single]
     if not all(f.name in pinned and len(pinned[f.name]) == 1 for f in pk_fields):
         return None
     return [pk_key(meta, tuple(pinned[f.name][0] for f in pk_fields))]
