@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from matrx_orm.core.cache_store import TableKey, instance_key, pk_key, table_key
 from matrx_orm.core.exceptions import ORMException
-from matrx_orm.core.registry import all_metas
+from matrx_orm.core.registry import all_metas, registry_generation
 
 if TYPE_CHECKING:
     from matrx_orm.core.model_meta import ModelMeta
@@ -91,12 +91,23 @@ def dependent_tables(meta: ModelMeta) -> list[tuple[ModelMeta, TableKey]]:
     """Return the models whose foreign keys (transitively) reference ``meta``'s table.
 
     Their rows can change when rows of ``meta`` are deleted (cascade, SET NULL).
-    One model per table; ``meta``'s own table is excluded.
+    One model per table; ``meta``'s own table is excluded. Memoised per
+    registry generation: a delete does not walk every model's foreign keys.
     """
     try:
         root = table_key(meta)
     except ORMException:
         return []
+    generation = registry_generation()
+    memo = meta.__dict__.get("_cache_dependents")
+    if memo is not None and memo[0] == generation and memo[1] == root:
+        return memo[2]  # type: ignore[no-any-return]
+    result = _walk_dependents(root)
+    meta.__dict__["_cache_dependents"] = (generation, root, result)
+    return result
+
+
+def _walk_dependents(root: TableKey) -> list[tuple[ModelMeta, TableKey]]:
     metas = []
     for other in all_metas():
         if other.fk_fields and not other.abstract:
@@ -128,8 +139,21 @@ def dependent_tables(meta: ModelMeta) -> list[tuple[ModelMeta, TableKey]]:
     return [(m, k) for k, m in found.items()]
 
 
+_tables_memo: dict[tuple[Any, ...], list[ModelMeta]] = {}
+
+
 def metas_of_table(database: str | None, schema: str | None, table: str) -> list[ModelMeta]:
-    """Return the registered models mapped to ``schema.table`` of ``database``."""
+    """Return the registered models mapped to ``schema.table`` of ``database`` (memoised per registry generation)."""
+    memo_key = (registry_generation(), _identity(database), schema or "public", table)
+    found = _tables_memo.get(memo_key)
+    if found is None:
+        if len(_tables_memo) > 1024:
+            _tables_memo.clear()
+        found = _tables_memo[memo_key] = _metas_of_table(database, schema, table)
+    return found
+
+
+def _metas_of_table(database: str | None, schema: str | None, table: str) -> list[ModelMeta]:
     out = []
     for meta in all_metas():
         if meta.table_name != table or (meta.db_schema or "public") != (schema or "public") or meta.abstract:
