@@ -145,7 +145,7 @@ from matrx_orm.core.fields import (
     UUIDField,
     VersionField,
 )
-from matrx_orm.core.query_log import capture_queries, set_slow_query_threshold
+from matrx_orm.core.query_log import capture_queries, set_query_log_params, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
 from matrx_orm.core.raw_fields import RawField, SmallAutoField
 from matrx_orm.core.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
@@ -212,6 +212,7 @@ __all__ = [
     "capture_queries",
     "prefetch_related_objects",
     "set_slow_query_threshold",
+    "set_query_log_params",
     # fields
     "Field",
     "AutoField",

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from matrx_orm._cache_hooks import cache_writing_state
 from matrx_orm._executor import execute, fetch_all
+from matrx_orm._queryset_explain import QuerySetExplain
 from matrx_orm._queryset_extras import QuerySetExtras
 from matrx_orm._relations import prefetch_related_objects
+from matrx_orm._streaming import QuerySetStreaming
 from matrx_orm.core.compiler import (
     compile_count,
     compile_delete,
@@ -50,7 +52,7 @@ def _non_negative_int(model: str, method: str, value: Any) -> int:
     return value
 
 
-class QuerySet(QuerySetExtras, Generic[M]):
+class QuerySet(QuerySetExtras, QuerySetExplain, QuerySetStreaming[M], Generic[M]):
     """A lazy query over one model's table."""
 
     __slots__ = ("model", "_state")

@@ -1,7 +1,16 @@
-"""Statement logging and query hooks (used by tests to count queries).
+"""Statement logging and query hooks (``capture_queries`` counts statements for tests).
 
-Logging is off the hot path unless a DEBUG logger or a hook is active: the
-executor checks one boolean before taking any timing.
+Every statement the executor sends is reported here when something listens:
+a DEBUG record on the ``matrx_orm`` logger (duration, row count, SQL, the
+parameters masked unless ``set_query_log_params(True)``), a WARNING when it
+is slower than ``set_slow_query_threshold(ms)``, and the registered hooks.
+
+The executor checks one boolean (``query_hooks.active``) before it takes any
+timing, so a silent logger costs one attribute read per statement. That flag
+follows the logger's level on its own: ``logging`` clears its level cache on
+every ``setLevel``/``disable``/``dictConfig``, and that is hooked to recompute
+the flag, so ``logging.getLogger("matrx_orm").setLevel(logging.DEBUG)`` at any
+time is enough.
 """
 
 from __future__ import annotations
@@ -12,25 +21,62 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["query_hooks", "log_query", "capture_queries", "set_slow_query_threshold"]
+__all__ = [
+    "query_hooks",
+    "log_query",
+    "capture_queries",
+    "set_slow_query_threshold",
+    "set_query_log_params",
+    "enable_debug_logging",
+    "QueryHook",
+]
 
 logger = logging.getLogger("matrx_orm")
 
+#: ``hook(sql, params, duration_ms, rows, database)``; rows is -1 for a statement that failed.
+QueryHook = Callable[[str, Sequence[Any], float, int, "str | None"], None]
+
 
 class _Hooks:
-    """Registered callbacks, plus the flag the executor checks."""
+    """Registered callbacks and settings, plus the flag the executor checks."""
 
     def __init__(self) -> None:
-        self.callbacks: list[Callable[[str, Sequence[Any], float, int, str | None], None]] = []
+        self.callbacks: list[QueryHook] = []
         self.slow_ms: float | None = None
+        self.show_params = False
         self.active = False
         self.refresh()
 
     def refresh(self) -> None:
+        """Recompute ``active`` (called on every logging level change and hook change)."""
         self.active = bool(self.callbacks) or self.slow_ms is not None or logger.isEnabledFor(logging.DEBUG)
 
 
 query_hooks = _Hooks()
+
+
+def _follow_logging_levels() -> bool:
+    """Recompute ``query_hooks.active`` whenever ``logging`` levels change; return False if that cannot be hooked."""
+    manager = logging.Logger.manager
+    clear_cache = getattr(manager, "_clear_cache", None)
+    if clear_cache is None:
+        return False
+    if getattr(clear_cache, "matrx_orm_hook", False):
+        return True
+
+    def clear_cache_and_refresh() -> None:
+        clear_cache()
+        query_hooks.refresh()
+
+    clear_cache_and_refresh.matrx_orm_hook = True  # type: ignore[attr-defined]
+    manager._clear_cache = clear_cache_and_refresh  # type: ignore[method-assign]
+    return True
+
+
+if not _follow_logging_levels():  # pragma: no cover - a Python whose logging has no level cache
+    # Without the hook, stay active: log_query re-checks the level itself (a timing call per statement).
+    query_hooks.refresh = lambda: setattr(query_hooks, "active", True)  # type: ignore[method-assign]
+    query_hooks.active = True
 
 
 def set_slow_query_threshold(ms: float | None) -> None:
@@ -39,8 +85,13 @@ def set_slow_query_threshold(ms: float | None) -> None:
     query_hooks.refresh()
 
 
+def set_query_log_params(show: bool) -> None:
+    """Show parameter values in query logs (off by default: they may hold secrets)."""
+    query_hooks.show_params = bool(show)
+
+
 def enable_debug_logging() -> None:
-    """Re-check the logger level (call after changing the ``matrx_orm`` logger's level)."""
+    """Re-check the logger level (kept for compatibility: level changes are now followed automatically)."""
     query_hooks.refresh()
 
 
@@ -55,17 +106,37 @@ def _text(query: Any) -> str:
         return repr(query)
 
 
+def _params_text(params: Sequence[Any] | None) -> str:
+    if not params:
+        return "[]"
+    if query_hooks.show_params:
+        return repr(list(params))
+    return "[" + ", ".join("?" * len(params)) + "]"
+
+
 def log_query(query: Any, params: Sequence[Any] | None, started: float, rows: int, database: str | None) -> None:
     """Record one finished statement: hooks, DEBUG log, slow-query WARNING."""
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     text = _text(query)
     for callback in list(query_hooks.callbacks):
         callback(text, params or [], elapsed_ms, rows, database)
-    if query_hooks.slow_ms is not None and elapsed_ms >= query_hooks.slow_ms:
-        logger.warning("slow query (%.1f ms, %d rows): %s", elapsed_ms, rows, text)
-    elif logger.isEnabledFor(logging.DEBUG):
-        masked = ["?" for _ in (params or [])]
-        logger.debug("%.2f ms, %d rows: %s params=%s", elapsed_ms, rows, text, masked)
+    slow = query_hooks.slow_ms is not None and elapsed_ms >= query_hooks.slow_ms and rows >= 0
+    level = logging.WARNING if slow else logging.DEBUG
+    if not logger.isEnabledFor(level):
+        return
+    outcome = "failed" if rows < 0 else f"{rows} row{'' if rows == 1 else 's'}"
+    extra = {"sql": text, "duration_ms": elapsed_ms, "rows": rows, "database": database}
+    logger.log(
+        level,
+        "%s%s: %.2f ms, %s: %s params=%s",
+        "slow query on " if slow else "",
+        database or "default",
+        elapsed_ms,
+        outcome,
+        text,
+        _params_text(params),
+        extra=extra,
+    )
 
 
 @contextmanager
