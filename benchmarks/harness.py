@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workloads import RAW, Impl, Workload
+from benchmarks.workloads import ORM, RAW, Impl, Workload
 
 __all__ = ["Settings", "Runner", "render_markdown"]
 
@@ -178,6 +178,9 @@ class Runner:
                 if impl.is_raw:
                     result = self.call_once(impl, 0)
                     outcome.sql_check[impl.id] = "baseline"
+                elif impl.system != ORM:
+                    result = self.call_once(impl, 0)
+                    outcome.sql_check[impl.id] = "n/a (peer)"
                 else:
                     with capture_queries() as seen:
                         result = self.call_once(impl, 0)
