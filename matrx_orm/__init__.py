@@ -147,6 +147,7 @@ from matrx_orm.core.fields import (
 )
 from matrx_orm.core.query_log import capture_queries, set_query_log_params, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
+from matrx_orm.core.routing import use_primary
 from matrx_orm.core.raw_fields import RawField, SmallAutoField
 from matrx_orm.core.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from matrx_orm.core.signals import Signal, post_delete, post_save, pre_delete, pre_save
@@ -198,6 +199,7 @@ __all__ = [
     "Q",
     "transaction",
     "statement_timeout",
+    "use_primary",
     "on_commit",
     "in_transaction",
     "get_pool",

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from matrx_orm.core.compat_async import call_at_loop_exit, loop_key
 from matrx_orm.core.config import DatabaseProjectConfig, get_database_config, resolve_database_name
 from matrx_orm.core.db_errors import map_db_error
+from matrx_orm.core.exceptions import ConfigurationError
 from matrx_orm.core.pool_health import (
     describe_connection_failure,
     exhausted_message,
@@ -182,8 +183,15 @@ async def get_replica_pools(database: str | None = None) -> list[AsyncConnection
 async def raw_connection(database: str | None = None) -> AsyncConnection[Any]:
     """Open a dedicated (non-pooled) connection, e.g. for LISTEN; caller closes it."""
     config = get_database_config(database)
+    target = config.session_config()
+    if target is None:
+        raise ConfigurationError(
+            f"database {config.name!r} goes through PgBouncer (transaction pooling), which has no session for a "
+            "migration lock or LISTEN: set direct='host:port' (or a URL) to reach the server itself",
+            database=config.name,
+        )
     try:
-        return await AsyncConnection.connect(config.conninfo(), autocommit=True)
+        return await AsyncConnection.connect(target.conninfo(), autocommit=True)
     except psycopg.Error as error:
         mapped = map_db_error(error, operation=f"connecting to {config.name!r}")
         raise describe_connection_failure(mapped, config.name) from error

@@ -35,7 +35,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="matrx-orm",
-    help="matrx-orm: PostgreSQL ORM tooling (demo, migrations, schema introspection).",
+    help="matrx-orm: PostgreSQL ORM tooling (demo, doctor, migrations, schema introspection).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -179,6 +179,60 @@ DirOpt = typer.Option(None, "--dir", help="Migrations directory (default: migrat
 DsnOpt = typer.Option(None, "--dsn", help="Connection URL; default: $DATABASE_URL. Registered under --database.")
 ConfigOpt = typer.Option(None, "--config", help="Module to import first (registers databases, imports models).")
 ModelsOpt = typer.Option(None, "--models", help="Module of models to import (repeatable).")
+
+
+# ---------------------------------------------------------------- doctor
+def _doctor_targets(
+    database: str | None, dsn: str | None, config: str | None, models: list[str] | None
+) -> tuple[list[str], str]:
+    """Return the databases to check (every registered one when several and none is named) and where they came from."""
+    configured = database or dsn or config or models or os.environ.get("DATABASE_URL") or registered_databases()
+    if not configured and not _pyproject_settings().get("config"):
+        # Nothing configured: check the server `matrx-orm demo` would use (localhost, or the embedded one).
+        from matrx_orm.core.config import register_database
+        from matrx_orm.devdb import find_server
+
+        try:
+            info = find_server("default")
+        except RuntimeError as exc:
+            raise _UserError(str(exc)) from None
+        register_database(info.config)
+        return ["default"], f"nothing configured; found via {info.source}"
+    try:
+        return [_setup(database, dsn, config, models)], ""
+    except _UserError:
+        known = registered_databases()
+        if database is None and len(known) > 1:
+            return sorted(known), ""
+        raise
+
+
+@app.command("doctor")
+def doctor_command(
+    database: Optional[str] = DatabaseOpt,
+    dsn: Optional[str] = DsnOpt,
+    config: Optional[str] = ConfigOpt,
+    models: Optional[list[str]] = ModelsOpt,
+) -> None:
+    """Check a database: reachable, server version, extensions and tables the models need, PgBouncer mode."""
+    from matrx_orm.doctor import check_database
+
+    with _errors():
+        names, source = _doctor_targets(database, dsn, config, models)
+        reports = [check_database(name, source=source) for name in names]
+    for report in reports:
+        for line in report.lines():
+            color = typer.colors.RED if "[FAIL]" in line else typer.colors.YELLOW if "[warn]" in line else None
+            typer.secho(line, fg=color)
+        typer.echo("")
+    failures = sum(r.failures for r in reports)
+    warnings = sum(r.warnings for r in reports)
+    typer.echo(
+        f"{len(reports)} database{'s' if len(reports) != 1 else ''} checked: "
+        f"{failures} failure{'s' if failures != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}."
+    )
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command(

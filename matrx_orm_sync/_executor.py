@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from matrx_orm_sync._pool import get_pool
-from matrx_orm_sync._routing import read_pool, retry_read
+from matrx_orm_sync._routing import read_pool, retry_read, retryable_read
 from matrx_orm_sync._transaction import bound_connection, transaction
-from matrx_orm.core.db_errors import DRIVER_ERRORS, is_connection_error, map_db_error
+from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
 from matrx_orm.core.exceptions import ConnectionError
 from matrx_orm.core.pool_health import describe_connection_failure
 from matrx_orm.core.query_log import log_query, query_hooks
-from matrx_orm.core.routing import is_read_only, routing
+from matrx_orm.core.routing import routing
 
 __all__ = ["fetch_all", "fetch_one", "execute", "execute_many", "run_statements"]
 
@@ -67,7 +67,7 @@ def fetch_all(
                 rows = cur.fetchall()
     except DRIVER_ERRORS as error:
         # Outside a transaction a read whose connection died gets one retry; writes never do.
-        if pool is None or not is_connection_error(error) or not is_read_only(query):
+        if not retryable_read(pool, error, query):
             raise _fail(error, query, params, model, operation, filters, database) from error
         rows = retry_read(
             database, pool, query, params, False, lambda e: _fail(e, query, params, model, operation, filters, database)
@@ -101,7 +101,7 @@ def fetch_one(
                 row = cur.fetchone()
     except DRIVER_ERRORS as error:
         # Outside a transaction a read whose connection died gets one retry; writes never do.
-        if pool is None or not is_connection_error(error) or not is_read_only(query):
+        if not retryable_read(pool, error, query):
             raise _fail(error, query, params, model, operation, filters, database) from error
         row = retry_read(
             database, pool, query, params, True, lambda e: _fail(e, query, params, model, operation, filters, database)

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from matrx_orm_sync._pool import get_pool, get_replica_pools
-from matrx_orm.core.db_errors import DRIVER_ERRORS
+from matrx_orm.core.db_errors import DRIVER_ERRORS, is_connection_error
 from matrx_orm.core.routing import is_read_only, primary_forced, use_primary
 
-__all__ = ["read_pool", "retry_read", "primary_queryset"]
+__all__ = ["read_pool", "retryable_read", "retry_read", "primary_queryset", "REPLICA_QUARANTINE"]
+
+#: Seconds a replica that failed a read is left out of the rotation.
+REPLICA_QUARANTINE = 5.0
 
 _turns = itertools.count()
+_down_until: dict[int, float] = {}
 
 
 def read_pool(database: str | None, query: Any) -> ConnectionPool:
@@ -31,8 +36,27 @@ def read_pool(database: str | None, query: Any) -> ConnectionPool:
     if not primary_forced() and is_read_only(query):
         replicas = get_replica_pools(database)
         if replicas:
-            return replicas[next(_turns) % len(replicas)]
+            if _down_until:
+                now = time.monotonic()
+                replicas = [p for p in replicas if _down_until.get(id(p), 0.0) <= now]
+            if replicas:
+                return replicas[next(_turns) % len(replicas)]
     return get_pool(database)
+
+
+def retryable_read(pool: ConnectionPool | None, error: BaseException, query: Any) -> bool:
+    """Return True when a statement that failed outside a transaction may run once more.
+
+    Only reads, and only when the connection died (or, on a replica, when no
+    connection came in time: the primary answers instead).
+    """
+    if pool is None or not is_read_only(query):
+        return False
+    if is_connection_error(error):
+        return True
+    return isinstance(error, PoolTimeout) and getattr(pool, "matrx_config", None) is not None and (
+        "@replica" in pool.matrx_config.name
+    )
 
 
 def retry_read(
@@ -48,9 +72,13 @@ def retry_read(
     The failed pool first drops every dead idle connection (a restart kills
     them all). A read that failed on a replica is retried on the primary.
     """
-    failed_pool.check()
     primary = get_pool(database)
-    pool = failed_pool if failed_pool is primary else primary
+    if failed_pool is primary:
+        failed_pool.check()
+        pool = failed_pool
+    else:
+        _down_until[id(failed_pool)] = time.monotonic() + REPLICA_QUARANTINE
+        pool = primary
     try:
         with pool.connection() as conn:
             cur = conn.execute(query, params)

@@ -30,6 +30,7 @@ __all__ = [
     "Job",
     "Hostile",
     "HostileTag",
+    "BouncedNote",
     "FaultItem",
     "FlakyItem",
     "SleepyItem",
@@ -103,6 +104,18 @@ class Hostile(Model):
 
 #: Hostile models in creation order (their DDL comes from the ORM's generator).
 HOSTILE_MODELS = [HostileTag, Hostile]
+
+
+class BouncedNote(Model):
+    """``rb_note`` reached through a private PgBouncer in transaction pooling mode (database ``bounced``)."""
+
+    id = AutoField()
+    slug = CharField(max_length=300, unique=True, null=True)
+    title = CharField(max_length=200, null=True)
+    body = TextField(null=True)
+
+    _table_name = "rb_note"
+    _database = "bounced"
 
 
 class FaultItem(Model):
@@ -197,7 +210,7 @@ CREATE TRIGGER fault_item_die BEFORE INSERT OR UPDATE ON fault_item FOR EACH ROW
 
 #: The private "replicated" database (created on the primary, streamed to the replica).
 REPLICATED_SQL = ITEM_TABLE_SQL + """
-CREATE VIEW server_info AS SELECT 1 AS id, inet_server_port() AS port, pg_is_in_recovery() AS in_recovery;
+CREATE OR REPLACE VIEW server_info AS SELECT 1 AS id, inet_server_port() AS port, pg_is_in_recovery() AS in_recovery;
 """
 
 TABLES = ["rb_note", "rb_counter", "rb_job"]

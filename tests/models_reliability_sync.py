@@ -10,6 +10,7 @@ Counter = _aio.Counter.sync
 Job = _aio.Job.sync
 Hostile = _aio.Hostile.sync
 HostileTag = _aio.HostileTag.sync
+BouncedNote = _aio.BouncedNote.sync
 FaultItem = _aio.FaultItem.sync
 FlakyItem = _aio.FlakyItem.sync
 SleepyItem = _aio.SleepyItem.sync
@@ -22,6 +23,7 @@ __all__ = [
     "Job",
     "Hostile",
     "HostileTag",
+    "BouncedNote",
     "FaultItem",
     "FlakyItem",
     "SleepyItem",

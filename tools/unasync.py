@@ -59,7 +59,7 @@ NAME_MAP: dict[str, str] = {
 
 #: Parts of matrx_orm that are shared or sync-only tooling, never mirrored.
 SYNC_ONLY_DIRS = {"core", "testing"}
-SYNC_ONLY_FILES = {"cli.py", "devdb.py", "demo.py"}
+SYNC_ONLY_FILES = {"cli.py", "devdb.py", "demo.py", "doctor.py"}
 
 #: Names that must never appear in a generated file.
 FORBIDDEN = {"asyncio", "AsyncGenerator"}

@@ -36,9 +36,10 @@ class DatabaseProjectConfig:
     disables server-side prepared statements. ``statement_timeout`` is in
     milliseconds. ``pgbouncer=True`` says the host is a PgBouncer in
     transaction pooling mode: no server-side prepared statements and no
-    session state. ``replicas`` lists read replicas (``"host:port"``,
-    ``postgresql://`` URLs or dicts of overrides; unspecified parts come from
-    this config): reads outside a transaction go to them.
+    session state; ``direct`` then names the server itself (``"host:port"``,
+    a URL or a dict), for the work that needs a session (the migrations lock,
+    LISTEN). ``replicas`` lists read replicas (same forms; unspecified parts
+    come from this config): reads outside a transaction go to them.
     """
 
     name: str
@@ -62,6 +63,7 @@ class DatabaseProjectConfig:
     options: dict[str, Any] = field(default_factory=dict)
     pgbouncer: bool = False
     replicas: list[Any] = field(default_factory=list, repr=False)
+    direct: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -80,6 +82,8 @@ class DatabaseProjectConfig:
         self.replicas = list(self.replicas or [])
         if self.replicas:
             self.replica_configs()  # validate now: fail at registration, not at the first read
+        if self.direct:
+            self.session_config()
         if self.min_pool_size < 0 or self.max_pool_size < max(1, self.min_pool_size):
             raise ConfigurationError(
                 f"database {self.name!r}: pool sizes must satisfy 0 <= min_pool_size <= max_pool_size, max >= 1 "
@@ -105,6 +109,18 @@ class DatabaseProjectConfig:
         params.update(self.options)
         return make_conninfo("", **params)
 
+    def session_config(self) -> DatabaseProjectConfig | None:
+        """Return where session-level work connects (migration lock, LISTEN): ``direct``, else this server.
+
+        None behind PgBouncer without ``direct``: transaction pooling has no
+        session to hold an advisory lock or a LISTEN.
+        """
+        if self.direct:
+            changes = _server_changes(self, "direct", self.direct)
+            changes.update(name=f"{self.name}@direct", pgbouncer=False)
+            return replace(self, **changes)
+        return None if self.pgbouncer else self
+
     def replica_configs(self) -> list[DatabaseProjectConfig]:
         """Return one config per replica (password, user, database and pool settings inherited)."""
         return [_replica_config(self, index, spec) for index, spec in enumerate(self.replicas)]
@@ -125,16 +141,21 @@ class DatabaseProjectConfig:
     __str__ = __repr__
 
 
-def _replica_config(primary: DatabaseProjectConfig, index: int, spec: Any) -> DatabaseProjectConfig:
+#: Seconds a read waits for a replica connection before the primary serves it instead.
+REPLICA_POOL_TIMEOUT = 2.0
+
+
+def _server_changes(primary: DatabaseProjectConfig, what: str, spec: Any) -> dict[str, Any]:
+    """Parse a server spec ('host:port', URL, dict, config) into changes to apply to ``primary``."""
     changes: dict[str, Any]
     if isinstance(spec, DatabaseProjectConfig):
-        changes = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in ("name", "replicas")}
+        changes = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in ("name", "replicas", "direct")}
     elif isinstance(spec, dict):
         changes = dict(spec)
     elif isinstance(spec, str) and "://" in spec:
         parsed = urlparse(spec)
         if parsed.scheme not in ("postgres", "postgresql"):
-            raise ConfigurationError(f"database {primary.name!r}: replica {index} has scheme {parsed.scheme!r}")
+            raise ConfigurationError(f"database {primary.name!r}: {what} has scheme {parsed.scheme!r}")
         changes = {"host": unquote(parsed.hostname or "") or primary.host}
         if parsed.port:
             changes["port"] = str(parsed.port)
@@ -151,15 +172,23 @@ def _replica_config(primary: DatabaseProjectConfig, index: int, spec: Any) -> Da
             changes["port"] = port
     else:
         raise ConfigurationError(
-            f"database {primary.name!r}: replica {index} must be 'host:port', a postgresql:// URL, a dict "
+            f"database {primary.name!r}: {what} must be 'host:port', a postgresql:// URL, a dict "
             f"or a DatabaseProjectConfig, got {type(spec).__name__}"
         )
     unknown = set(changes) - {f.name for f in fields(primary)}
     if unknown:
-        raise ConfigurationError(f"database {primary.name!r}: replica {index} has unknown settings {sorted(unknown)}")
-    changes["name"] = f"{primary.name}@replica{index}"
+        raise ConfigurationError(f"database {primary.name!r}: {what} has unknown settings {sorted(unknown)}")
     changes["replicas"] = []
+    changes["direct"] = None
     changes["alias"] = ""
+    return changes
+
+
+def _replica_config(primary: DatabaseProjectConfig, index: int, spec: Any) -> DatabaseProjectConfig:
+    changes = _server_changes(primary, f"replica {index}", spec)
+    # A replica that does not answer quickly is skipped: its reads go to the primary.
+    changes.setdefault("pool_timeout", min(primary.pool_timeout, REPLICA_POOL_TIMEOUT))
+    changes["name"] = f"{primary.name}@replica{index}"
     return replace(primary, **changes)
 
 

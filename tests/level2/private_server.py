@@ -44,6 +44,7 @@ __all__ = [
     "replica_pair",
     "pgbouncer",
     "require_tool",
+    "start_bouncer_for",
     "prepare_database",
     "started_server",
     "PRIVATE_PASSWORD",
@@ -318,7 +319,7 @@ class PgBouncer:
         )
 
     def stop(self) -> None:
-        """Terminate the process we started."""
+        """Terminate the process we started and delete its directory."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # SIGINT: safe shutdown
             try:
@@ -327,6 +328,7 @@ class PgBouncer:
                 self.process.kill()
                 self.process.wait(10)
         self.process = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _workdir(prefix: str) -> Path:
@@ -370,20 +372,29 @@ def replica_pair() -> Iterator[tuple[PrivateServer, PrivateServer]]:
                 replica.stop("immediate")
 
 
-@pytest.fixture(scope="session")
-def pgbouncer(db_config: DatabaseProjectConfig) -> Iterator[PgBouncer]:
-    """A private PgBouncer (transaction pooling) in front of the session's test server."""
+def start_bouncer_for(db_config: DatabaseProjectConfig, pool_size: int = 8) -> PgBouncer:
+    """Start a private PgBouncer (transaction pooling) in front of ``db_config``'s server; ``stop()`` removes it."""
     executable = require_tool(find_pgbouncer(), "pgbouncer (apt-get install pgbouncer)")
     workdir = _workdir("matrx_bouncer_")
     bouncer = PgBouncer(
         executable, workdir, target_host=str(db_config.host), target_port=int(db_config.port),
-        password=db_config.password,
+        password=db_config.password, pool_size=pool_size,
     )
     try:
-        yield bouncer.start()
+        return bouncer.start()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(db_config: DatabaseProjectConfig) -> Iterator[PgBouncer]:
+    """A private PgBouncer (transaction pooling) in front of the session's test server."""
+    bouncer = start_bouncer_for(db_config)
+    try:
+        yield bouncer
     finally:
         bouncer.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def prepare_database(server: PrivateServer, dbname: str, setup_sql: str) -> None:
