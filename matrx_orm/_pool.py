@@ -24,7 +24,6 @@ from matrx_orm.core.pool_health import (
     socket_has_data,
     unreachable_message,
 )
-from matrx_orm.core.routing import routing
 
 __all__ = ["get_pool", "close_pools", "close_pool", "pool_stats", "get_replica_pools", "OrmPool"]
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from tests import models_reliability_async as _aio
-from tests.models_reliability_async import FAULTS_SQL, HOSTILE_MODELS, ITEM_TABLE_SQL, REPLICATED_SQL, SCHEMA_SQL, TABLES
+from tests.models_reliability_async import (
+    FAULTS_SQL,
+    HOSTILE_MODELS,
+    ITEM_TABLE_SQL,
+    REPLICATED_SQL,
+    SCHEMA_SQL,
+    TABLES,
+)
 
 Note = _aio.Note.sync
 Counter = _aio.Counter.sync

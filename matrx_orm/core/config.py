@@ -10,7 +10,7 @@ import os
 import threading
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import unquote, urlparse, parse_qsl
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 

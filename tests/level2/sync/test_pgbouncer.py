@@ -12,8 +12,15 @@ from __future__ import annotations
 
 import pytest
 
-from matrx_orm_sync import DatabaseProjectConfig, DatabaseError, close_pool, get_pool, register_database, statement_timeout
-from matrx_orm_sync import transaction
+from matrx_orm_sync import (
+    DatabaseError,
+    DatabaseProjectConfig,
+    close_pool,
+    get_pool,
+    register_database,
+    statement_timeout,
+    transaction,
+)
 from tests.level2.private_server import PgBouncer, pgbouncer, start_bouncer_for  # noqa: F401  (fixture)
 from tests.level2.reliability_db import rb_db  # noqa: F401  (fixture)
 from tests.models_reliability_sync import BouncedNote
