@@ -264,3 +264,15 @@ def test_pyproject_declares_the_entry_point_named_after_the_module():
     installed = {ep.name: ep.value for ep in entry_points(group="pytest11")}
     if PLUGIN in installed:  # an install made before the entry point existed does not have it yet
         assert installed[PLUGIN] == PLUGIN
+
+
+def test_the_readme_example_project_passes(pytester, db_config, monkeypatch):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    files = dict(re.findall(r"<!-- plugin-example: ([\w.]+) -->\n```python\n(.*?)```", text, re.S))
+    assert set(files) == {"conftest.py", "shop_models.py", "test_orders.py"}
+    for name, source in files.items():
+        (pytester.path / name).write_text(source, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", _server_url(db_config, "shop_dev"))
+    monkeypatch.delenv("MATRX_FORCE_EMBEDDED", raising=False)
+    result = _run(pytester)
+    result.assert_outcomes(passed=3)
