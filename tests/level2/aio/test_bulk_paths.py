@@ -205,6 +205,8 @@ async def test_hot_paths_send_one_statement_each(db):
         (lambda: Post.bulk_update(posts, ["views"]), 1),
         (lambda: Post.bulk_delete(posts[:5]), 1),
         (lambda: Post.filter(author_id=author.id).count(), 1),
+        (lambda: Post.select_related("author").filter(author_id=author.id).all(), 1),
+        (lambda: Post.filter(author_id=author.id).prefetch_related("author").all(), 2),
     ]
     for call, expected in checks:
         with capture_queries() as seen:
