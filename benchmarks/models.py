@@ -10,13 +10,13 @@ is reported beside the uncached one.
 from __future__ import annotations
 
 from matrx_orm import (
+    AutoField,
     BigAutoField,
     BooleanField,
     CharField,
     DateTimeField,
     ForeignKey,
     IntegerField,
-    AutoField,
     Model,
     TextField,
 )

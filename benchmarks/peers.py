@@ -55,8 +55,21 @@ def close_peers(loop: Any) -> None:
 def _sqlalchemy(workloads: list[Workload], ctx: Any, config: Any) -> int:
     import asyncio
 
-    from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text
-    from sqlalchemy import create_engine, insert, select, update
+    from sqlalchemy import (
+        BigInteger,
+        Boolean,
+        Column,
+        DateTime,
+        ForeignKey,
+        Integer,
+        String,
+        Table,
+        Text,
+        create_engine,
+        insert,
+        select,
+        update,
+    )
     from sqlalchemy.engine import URL
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
     from sqlalchemy.orm import DeclarativeBase, joinedload, mapped_column, relationship, selectinload, sessionmaker

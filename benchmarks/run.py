@@ -63,12 +63,11 @@ def open_environment(dbname: str, threshold: int | None, *, only: list[str] | No
     """Create and load the database, register it, open the raw pools, build the workloads."""
     from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-    from matrx_orm.core.config import DatabaseProjectConfig, register_database
-    from matrx_orm.devdb import create_database, find_server
-
     from benchmarks import models
     from benchmarks.schema import load
     from benchmarks.workloads import Context, build_workloads
+    from matrx_orm.core.config import DatabaseProjectConfig, register_database
+    from matrx_orm.devdb import create_database, find_server
 
     info_server = find_server(models.DATABASE)
     print(f"server: {info_server.describe()}")
@@ -111,7 +110,6 @@ def close_environment(env: Environment) -> None:
     """Close every pool (ORM, raw, peers), the loop and the admin connection."""
     import matrx_orm
     import matrx_orm_sync
-
     from benchmarks.peers import close_peers
 
     loop = env.loop
@@ -149,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     threshold = None if args.prepare_threshold.lower() == "none" else int(args.prepare_threshold)
 
     env = open_environment(args.dbname, threshold, only=only, peers=args.peers)
-    loop, ctx, workloads, config, counts, admin = env.loop, env.ctx, env.workloads, env.config, env.counts, env.admin
+    loop, workloads, counts, admin = env.loop, env.workloads, env.counts, env.admin
 
     server_version = admin.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     runner = Runner(loop, settings)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from matrx_orm.core.bulk_sql import (
+    array_batches,
     array_cast,
     column_arrays,
     compile_unnest_insert,
     compile_unnest_update,
-    array_batches,
     mixed_timezones,
     unnest_columns_ok,
 )
