@@ -35,7 +35,12 @@ from matrx_orm.core.extended_query import (
 )
 from matrx_orm.core.hydrate import convert_values, hydrate_rows, rows_to_dicts
 from matrx_orm.core.query_state import QueryState
-from matrx_orm.core.relations import hydrate_select_related, parse_prefetch_related, parse_select_related
+from matrx_orm.core.relations import (
+    hydrate_select_related,
+    parse_prefetch_related,
+    parse_select_related,
+    prefetch_source_fields,
+)
 from matrx_orm.core.write_prep import prepare_update_values
 
 if TYPE_CHECKING:
@@ -68,6 +73,11 @@ class QuerySet(QuerySetExtras, QuerySetExplain, QuerySetStreaming[M], Generic[M]
 
     # -- building ---------------------------------------------------------
     def _with(self, state: QueryState) -> Self:
+        if state.prefetch_related and state.fields is not None:
+            # prefetch_related matches related rows on these fields: load them even when only()/defer() left them out.
+            fields = prefetch_source_fields(state.meta, state.fields, state.prefetch_related)
+            if fields is not state.fields:
+                state = state.clone(fields=fields)
         return type(self)(self.model, state)
 
     @property
@@ -291,7 +301,7 @@ class QuerySet(QuerySetExtras, QuerySetExplain, QuerySetStreaming[M], Generic[M]
             return await self._values_extended(fields, expressions, "dicts")
         meta = state.meta
         names = tuple(meta.field(f).name for f in fields) if fields else (state.fields or meta.field_names)
-        query, params = compile_select(state.clone(fields=names))
+        query, params = compile_select(state.clone(fields=names, select_related=()))
         rows = await fetch_all(
             meta.database, query, params, model=meta.name, operation="QuerySet.values()", filters=state.filters_repr
         )
@@ -308,7 +318,7 @@ class QuerySet(QuerySetExtras, QuerySetExplain, QuerySetStreaming[M], Generic[M]
         if flat and len(fields) != 1:
             raise ParameterError(f"{meta.name}.values_list(flat=True) needs exactly one field", model=meta.name)
         names = tuple(meta.field(f).name for f in fields) if fields else meta.field_names
-        query, params = compile_select(state.clone(fields=names))
+        query, params = compile_select(state.clone(fields=names, select_related=()))
         rows = await fetch_all(
             meta.database, query, params, model=meta.name, operation="QuerySet.values_list()",
             filters=state.filters_repr,

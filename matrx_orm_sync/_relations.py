@@ -35,6 +35,7 @@ from matrx_orm.core.relations import (
     forget_related,
     get_relation,
     key_values,
+    loaded_value,
     model_class,
     prefetch_tree,
     relations_of,
@@ -88,7 +89,7 @@ class RelationsMixin(RelatedCacheMixin):
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_fk()")
             return None
-        value = self.__dict__.get(rel.source_field.name)
+        value = loaded_value(self, rel.source_field.name)
         if value is None:
             related = None
         else:
@@ -196,7 +197,7 @@ class RelationsMixin(RelatedCacheMixin):
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
         meta = self._meta  # type: ignore[attr-defined]
         rel = get_relation(meta, name, kinds=(M2M,), operation=operation)
-        value = self.__dict__.get(rel.source_field.name)
+        value = loaded_value(self, rel.source_field.name)
         if value is None:
             raise StateError(
                 f"{meta.name}.{operation}: the instance has no {rel.source_field.name} yet; save it first",
@@ -239,7 +240,7 @@ def _source_keys(rel: Relation, instances: Sequence[Any]) -> list[Any]:
     seen: set[Any] = set()
     out = []
     for obj in instances:
-        value = obj.__dict__.get(name)
+        value = loaded_value(obj, name)
         if value is not None and value not in seen:
             seen.add(value)
             out.append(value)

@@ -92,7 +92,10 @@ class Aggregate(Func):
         if clone.default is not None and hasattr(clone.default, "resolve_expression"):
             clone.default = clone.default.resolve_expression(meta, annotations)
         clone.contains_aggregate = True
-        return clone
+        # Count("posts"), Sum("tags__weight"): computed in a subquery over the related rows.
+        from matrx_orm.core.related_aggregates import related_aggregate
+
+        return related_aggregate(clone, meta)
 
     def _after_resolve(self) -> None:
         super()._after_resolve()

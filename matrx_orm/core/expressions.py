@@ -124,18 +124,6 @@ def ref_sql(compiler: Any, name: str) -> tuple[str, list[Any]]:
     return column_sql(compiler, name), []
 
 
-def _field_of(meta: Any, name: str, annotations: dict[str, Any] | None) -> Field | None:
-    """Validate ``name`` against the model (or the query's annotations); return its output field."""
-    if annotations and name in annotations:
-        return getattr(annotations[name], "output_field", None)
-    if "__" in name:
-        from matrx_orm.core.query_state import resolve_filter_key
-
-        _path, field, _lookup = resolve_filter_key(meta, name)
-        return field
-    return meta.field(name)  # type: ignore[no-any-return]
-
-
 def parse_expression(value: Any) -> Any:
     """Return ``value`` as an expression: strings are field names, other plain values ``Value``."""
     if is_expression(value):
@@ -312,12 +300,27 @@ class F(Expression):
 
     def resolve_expression(self, meta: Any, annotations: dict[str, Any] | None = None) -> Any:
         clone = copy.copy(self)
-        field = _field_of(meta, self.name, annotations)
-        clone.output_field = field
         if annotations and self.name in annotations:
             target = annotations[self.name]
+            clone.output_field = getattr(target, "output_field", None)
             clone.contains_aggregate = getattr(target, "contains_aggregate", False)
             clone.contains_window = getattr(target, "contains_window", False)
+            return clone
+        if "__" not in self.name and (self.name in meta.fields or self.name == "pk"):
+            clone.output_field = meta.field(self.name)
+            return clone
+        # A relation name or path: F("author") is the author_id column, F("posts") the related
+        # post's key, F("author__username") a value across the relation.
+        from matrx_orm.core.query_state import resolve_filter_key
+
+        path, field, lookup = resolve_filter_key(meta, self.name)
+        if lookup.name != "exact" or self.name.endswith("__exact"):
+            raise ParameterError(
+                f"F({self.name!r}): {lookup.name!r} is a lookup, not a field of {meta.name}", model=meta.name, field=self.name
+            )
+        clone.output_field = field
+        if not getattr(field, "transforms", None):
+            clone.name = "__".join(path)
         return clone
 
     def __repr__(self) -> str:

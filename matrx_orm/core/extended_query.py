@@ -34,6 +34,7 @@ from matrx_orm.core.fields import Field
 from matrx_orm.core.lookups import LOOKUPS
 from matrx_orm.core.naming import quote_ident
 from matrx_orm.core.query_state import AND, Condition, QueryState, WhereNode, resolve_filter_key
+from matrx_orm.core.related_aggregates import group_aggregates
 from matrx_orm.core.transforms import transforms_shape
 
 __all__ = [
@@ -219,10 +220,17 @@ def _check_annotation_name(state: QueryState, name: Any) -> None:
         )
 
 
-def annotate_state(state: QueryState, exprs: dict[str, Any], *, select: bool = True, internal: bool = False) -> QueryState:
-    """Return ``state`` with the annotations ``exprs`` (resolved against the model) added."""
+def annotate_state(
+    state: QueryState, exprs: dict[str, Any], *, select: bool = True, internal: bool = False, group: bool = False
+) -> QueryState:
+    """Return ``state`` with the annotations ``exprs`` (resolved against the model) added.
+
+    ``group`` (or a grouped state) makes aggregates across relations
+    (``Count("posts")``) aggregate each group's rows instead of each row's.
+    """
     meta = state.meta
     ext = get_ext(state)
+    group = group or ext.group_by is not None
     amap = dict(ext.annotation_map)
     hidden = set(ext.hidden)
     for name, expr in exprs.items():
@@ -234,7 +242,8 @@ def annotate_state(state: QueryState, exprs: dict[str, Any], *, select: bool = T
                 model=meta.name,
             )
         resolve = getattr(expr, "resolve_expression", None)
-        amap[name] = resolve(meta, amap) if resolve is not None else expr
+        resolved = resolve(meta, amap) if resolve is not None else expr
+        amap[name] = group_aggregates(resolved) if group else resolved
         if select:
             hidden.discard(name)
         else:
@@ -297,6 +306,8 @@ def order_state(state: QueryState, items: Sequence[Any]) -> QueryState:
         elif isinstance(item, OrderBy) or is_expression(item):
             order = item if isinstance(item, OrderBy) else OrderBy(item)
             resolved = order.resolve_expression(meta, annotations)
+            if get_ext(state).group_by is not None:
+                resolved = group_aggregates(resolved)
             entries.append((OrderKey(resolved), resolved.descending))
             extended = True
         else:
@@ -354,8 +365,10 @@ def from_cte_state(state: QueryState, cte: Any) -> QueryState:
 def values_state(state: QueryState, fields: Sequence[str], exprs: dict[str, Any]) -> tuple[QueryState, tuple[str, ...]]:
     """Return (state, names) for ``values(*fields, **exprs)``."""
     meta = state.meta
+    # values() reads columns, never related instances.
+    state = state.clone(select_related=(), prefetch_related=())
     if exprs:
-        state = annotate_state(state, exprs, select=False)
+        state = annotate_state(state, exprs, select=False, group=True)
     names: list[str] = []
     path_exprs: dict[str, Any] = {}
     annotations = get_ext(state).annotation_map
@@ -428,6 +441,7 @@ class ExtendedCompiler(SQLCompiler):
         outer: Any = None,
         from_sql: str | None = None,
         annotation_columns: bool = False,
+        from_alias: str | None = None,
     ) -> None:
         super().__init__(state)
         self.ext = get_ext(state)
@@ -435,15 +449,37 @@ class ExtendedCompiler(SQLCompiler):
         self.outer = outer
         self.depth: int = getattr(outer, "depth", 0) + 1 if outer is not None else 0
         self.from_sql = from_sql
+        #: The alias ``from_sql`` gives the wrapped rows (``"_w"``): relation paths correlate with it.
+        self.from_alias = from_alias
         self.annotation_columns = annotation_columns
         self.alias: str | None = None
         self.wrapped = from_sql is not None
+        #: CTEs of an enclosing wrapper whose WITH clause this query is rendered inside.
+        self.enclosing_ctes: tuple[Any, ...] = ()
         if outer is not None and _in_scope(outer, self.meta.quoted_table):
             self.alias = quote_ident(f"_s{self.depth}")
         if self.ext.from_cte is not None or self.wrapped:
             self.qualify = False
 
     # -- references -------------------------------------------------------
+    def table_ref(self) -> str:
+        """Return how the FROM clause names this query's rows: subquery alias, CTE, wrapper alias or table."""
+        if self.alias is not None:
+            return self.alias
+        if self.from_sql is not None:
+            return self.from_alias or self.meta.quoted_table
+        if self.ext.from_cte is not None:
+            return quote_ident(self.meta.table_name)
+        return self.meta.quoted_table
+
+    def wrapped_column(self, name: str) -> str:
+        """Return ``name`` as a column of the wrapped SELECT (qualified when select_related joins repeat names)."""
+        meta = self.meta
+        quoted = meta.quoted_columns.get(name) or (
+            meta.quoted_columns[meta.field(name).name] if name in meta.fields or name == "pk" else quote_ident(name)
+        )
+        return f"{self.table_ref()}.{quoted}" if self.state.select_related else quoted
+
     def column(self, name: str) -> str:
         """Return the quoted column of ``name`` (alias-qualified inside an aliased subquery)."""
         if self.alias is None:
@@ -455,7 +491,7 @@ class ExtendedCompiler(SQLCompiler):
     def annotation_sql(self, name: str) -> tuple[str, list[Any]]:
         """Return SQL for annotation ``name`` (its expression, or its column in a wrapped query)."""
         if self.annotation_columns:
-            return quote_ident(name), []
+            return self.wrapped_column(name), []
         try:
             expr = self.annotations[name]
         except KeyError:
@@ -468,7 +504,7 @@ class ExtendedCompiler(SQLCompiler):
             return self.annotation_sql(name)
         if self.wrapped and "__" not in name:
             # A wrapped query reads the inner SELECT's output columns.
-            return self.meta.quoted_columns.get(name) or self.meta.quoted_columns[self.meta.field(name).name], []
+            return self.wrapped_column(name), []
         return column_sql(self, name), []
 
     def qualified_ref(self, name: str) -> tuple[str, list[Any]]:
@@ -491,10 +527,11 @@ class ExtendedCompiler(SQLCompiler):
 
     def from_clause(self) -> str:
         """Return the FROM target: the table (aliased in subqueries), a CTE, or a wrapped SELECT."""
-        if self.from_sql is not None:
-            return self.from_sql
         meta = self.meta
-        if self.ext.from_cte is not None:
+        if self.from_sql is not None:
+            # select_related joins of a wrapped query attach to the wrapper's rows.
+            text = self.from_sql
+        elif self.ext.from_cte is not None:
             text = f"{quote_ident(self.ext.from_cte)} AS {quote_ident(meta.table_name)}"
         elif self.alias is not None:
             text = f"{meta.quoted_table} AS {self.alias}"
@@ -555,11 +592,11 @@ class ExtendedCompiler(SQLCompiler):
         for name, expr in items:
             if expr is None:
                 if self.wrapped:
-                    parts.append(self.meta.quoted_columns[name])
+                    parts.append(self.wrapped_column(name))
                 else:
                     parts.append(self.column(name))
             elif self.wrapped:
-                parts.append(quote_ident(name))
+                parts.append(self.wrapped_column(name))
             else:
                 sql, p = expr.as_sql(self)
                 parts.append(f"{sql} AS {quote_ident(name)}")
@@ -568,9 +605,15 @@ class ExtendedCompiler(SQLCompiler):
 
     def model_columns(self, params: list[Any]) -> str:
         """Return the model-row SELECT list: fields (plus joined columns), then visible annotations."""
-        text = self.select_columns() if not self.wrapped else ", ".join(
-            self.meta.quoted_columns[n] for n in (self.state.fields or self.meta.field_names)
-        )
+        if self.wrapped:
+            text = ", ".join(self.wrapped_column(n) for n in (self.state.fields or self.meta.field_names))
+            for hook in self.select_related_hooks:
+                columns = getattr(hook, "columns", None)
+                extra = columns(self) if columns is not None else ""
+                if extra:
+                    text += ", " + extra
+        else:
+            text = self.select_columns()
         visible = self.ext.visible()
         if visible:
             extra = self.render_items([(n, self.annotations[n]) for n in visible], params)
@@ -605,7 +648,13 @@ class ExtendedCompiler(SQLCompiler):
         if ext.having is not None or any(getattr(e, "contains_aggregate", False) for _n, e in ext.annotations):
             meta = self.meta
             keys = meta.pk_names or (self.state.fields or meta.field_names)
-            return " GROUP BY " + ", ".join(self.column(n) for n in keys)
+            columns = [self.column(n) for n in keys]
+            for hook in self.select_related_hooks:
+                # Joined rows are selected too: their keys make their columns groupable.
+                group_columns = getattr(hook, "group_columns", None)
+                if group_columns is not None:
+                    columns += group_columns(self)
+            return " GROUP BY " + ", ".join(columns)
         return ""
 
     def order_sql(self, params: list[Any], selected: set[str]) -> str:
@@ -636,7 +685,7 @@ class ExtendedCompiler(SQLCompiler):
             elif "__" in path:
                 parts.append(column_sql(self, path, ordering=True) + (" DESC" if desc else ""))
             else:
-                column = self.meta.quoted_columns[self.meta.field(path).name] if self.wrapped else self.column(path)
+                column = self.wrapped_column(path) if self.wrapped else self.column(path)
                 parts.append(column + (" DESC" if desc else ""))
         return " ORDER BY " + ", ".join(parts)
 
@@ -674,13 +723,20 @@ class ExtendedCompiler(SQLCompiler):
         """Wrap the query so filters on window annotations apply after the windows."""
         state = self.state
         ext = self.ext
-        inner_state = state.clone(order_by=(), limit=None, offset=None, for_update=None, distinct=False)
+        # select_related joins go on the wrapper (the inner SELECT would repeat column names).
+        inner_state = state.clone(
+            order_by=(), limit=None, offset=None, for_update=None, distinct=False, select_related=(), prefetch_related=()
+        )
         inner_state.extra[EXT] = ext.replace(qualify=None, hidden=frozenset(), distinct_on=(), ctes=())
         inner = ExtendedCompiler(inner_state, outer=self.outer)
+        # The CTEs move to the wrapper's WITH clause; the inner query still sees them.
+        inner.enclosing_ctes = ext.ctes + self.enclosing_ctes
         inner_sql, inner_params = inner.render_select()
-        outer_state = state.clone(where=ext.qualify, select_related=(), prefetch_related=())
+        outer_state = state.clone(where=ext.qualify, prefetch_related=())
         outer_state.extra[EXT] = ext.replace(qualify=None, having=None)
-        outer = ExtendedCompiler(outer_state, from_sql=f"({inner_sql}) AS {quote_ident('_w')}", annotation_columns=True)
+        outer = ExtendedCompiler(
+            outer_state, from_sql=f"({inner_sql}) AS {quote_ident('_w')}", annotation_columns=True, from_alias=quote_ident("_w")
+        )
         outer.outer = self.outer
         params: list[Any] = []
         text = outer.with_clause(params) + "SELECT " + outer.distinct_clause(params)
@@ -794,6 +850,8 @@ def compile_aggregate(state: QueryState, aggregates: dict[str, Any]) -> tuple[st
         if not is_expression(expr):
             raise ParameterError(f"{meta.name}.aggregate({name}=...): expected an aggregate, got {expr!r}", model=meta.name)
         expr = expr.resolve_expression(meta, ext.annotation_map) if hasattr(expr, "resolve_expression") else expr
+        # aggregate() is one group of every row: Count("posts") counts the posts of all of them.
+        expr = group_aggregates(expr)
         if not getattr(expr, "contains_aggregate", False):
             raise ParameterError(f"{meta.name}.aggregate({name}=...): {expr!r} is not an aggregate", model=meta.name)
         resolved[name] = expr
@@ -816,7 +874,9 @@ def compile_aggregate(state: QueryState, aggregates: dict[str, Any]) -> tuple[st
     inner_sql, inner_params = ExtendedCompiler(inner_state).render_select()
     outer_state = QueryState(meta)
     outer_state.extra[EXT] = QueryExtensions(annotations=ext.annotations)
-    outer = ExtendedCompiler(outer_state, from_sql=f"({inner_sql}) AS {quote_ident('_a')}", annotation_columns=True)
+    outer = ExtendedCompiler(
+        outer_state, from_sql=f"({inner_sql}) AS {quote_ident('_a')}", annotation_columns=True, from_alias=quote_ident("_a")
+    )
     outer.wrapped = False  # aggregates render as expressions over the wrapped columns
     outer.qualify = False
     text = "SELECT " + outer.render_items(list(resolved.items()), params)

@@ -13,7 +13,7 @@ from typing import Any
 from matrx_orm.core.exceptions import FieldError, ParameterError
 from matrx_orm.core.fields import Field
 from matrx_orm.core.lookups import LOOKUPS, Lookup
-from matrx_orm.core.model_meta import ModelMeta
+from matrx_orm.core.model_meta import ModelBase, ModelMeta
 from matrx_orm.core.transforms import resolve_transforms, transforms_shape
 
 __all__ = ["Q", "Condition", "WhereNode", "QueryState", "build_where", "resolve_filter_key"]
@@ -181,8 +181,49 @@ def build_condition(meta: ModelMeta, key: str, value: Any) -> Condition:
         resolve = getattr(value, "resolve_expression", None)
         prepared = resolve(meta) if resolve is not None else value
     else:
+        if isinstance(value, ModelBase) or (
+            isinstance(value, (list, tuple, set, frozenset)) and any(isinstance(v, ModelBase) for v in value)
+        ):
+            value = _instance_keys(meta, key, field, value)
         prepared = lookup.prepare(field, value)
     return Condition(path, field, lookup, prepared, key)
+
+
+def _instance_keys(meta: ModelMeta, key: str, field: Field, value: Any) -> Any:
+    """Replace model instances in a filter value by the key the filter compares.
+
+    ``Post.filter(author=user)``, ``filter(tags=tag)``, ``filter(tags__in=[t1, t2])``:
+    the instance must be of the model the compared field belongs to (the
+    foreign key's target for a foreign key); anything else is refused here,
+    before SQL, rather than compared by accident with another model's key.
+    """
+    target = getattr(field, "target_meta", None)
+    expected = target() if target is not None else field.meta
+    attr = field.target_field().name if target is not None else field.name  # type: ignore[attr-defined]
+
+    def one(item: Any) -> Any:
+        if not isinstance(item, ModelBase):
+            return item
+        if expected is None or item._meta is not expected:
+            wanted = expected.name if expected is not None else "a key"
+            raise ParameterError(
+                f"{meta.name}: filter {key!r} takes {wanted} instances or keys, got a {type(item).__name__} instance",
+                model=meta.name,
+                field=key,
+            )
+        found = item.__dict__.get(attr)
+        if found is None:
+            raise ParameterError(
+                f"{meta.name}: filter {key!r} got a {type(item).__name__} instance without {attr} (save it first)",
+                model=meta.name,
+                field=key,
+            )
+        return found
+
+    if isinstance(value, ModelBase):
+        return one(value)
+    converted = [one(v) for v in value]
+    return converted if isinstance(value, (set, frozenset)) else type(value)(converted)
 
 
 def build_where(meta: ModelMeta, args: tuple[Any, ...], kwargs: dict[str, Any], negated: bool = False) -> WhereNode | None:

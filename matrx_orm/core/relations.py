@@ -68,6 +68,12 @@ __all__ = [
     "compile_m2m_clear",
     "compile_m2m_keep_only",
     "key_values",
+    "relation_key",
+    "table_ref",
+    "prefetch_source_fields",
+    "loaded_value",
+    "render_relation_condition",
+    "render_relation_value",
 ]
 
 FK = "fk"
@@ -419,8 +425,9 @@ def resolve_relation_path(meta: ModelMeta, parts: list[str]) -> tuple[tuple[str,
             if rel.fk_field is not None:
                 path.append(rel.fk_field.name)
                 return tuple(path), rel.fk_field
-            path += [rel.name, rel.target_field.name]
-            return tuple(path), rel.target_field
+            end = relation_key(rel)
+            path += [rel.name, end.name]
+            return tuple(path), end
         if last and part == "pk" and len(current.pk_fields) == 1:
             field = current.pk_fields[0]
             path.append(field.name)
@@ -440,6 +447,29 @@ def resolve_relation_path(meta: ModelMeta, parts: list[str]) -> tuple[tuple[str,
             field=part,
         )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def relation_key(rel: Relation) -> Field:
+    """Return the field a path ending on multi-valued ``rel`` compares: the related row's identity.
+
+    ``Post.filter(tags=tag)`` compares the tag key the junction holds;
+    ``User.filter(posts=post)`` compares the post's primary key (not the
+    foreign key pointing back, which would only ever equal the user's own key).
+    """
+    if rel.kind == IFK and len(rel.target.pk_fields) == 1:
+        return rel.target.pk_fields[0]
+    return rel.target_field
+
+
+def table_ref(compiler: Any) -> str:
+    """Return how ``compiler``'s FROM clause names its model's rows (table, subquery alias, CTE, wrapper).
+
+    Relation subqueries correlate with this name, so a filter inside a
+    subquery that aliases the same table (``"rel_post" AS "_s1"``) refers to
+    the subquery's row, not to the enclosing query's.
+    """
+    ref = getattr(compiler, "table_ref", None)
+    return ref() if ref is not None else compiler.meta.quoted_table  # type: ignore[no-any-return]
 
 
 def _col(alias: str, column: str) -> str:
@@ -501,35 +531,10 @@ class _RelationConditions:
     """
 
     def __call__(self, compiler: SQLCompiler, cond: Condition, params: list[Any] | None) -> str | None:
-        meta = compiler.meta
-        outer = meta.quoted_table
-        chain = relation_chain(meta, cond.path[:-1])
-        field = _shortcut_fk(chain, cond.field)
-        if not chain:
-            return compiler.render_lookup(_col(outer, field.column), _retarget(cond, field), params)
-        from_sql, link, column = _subquery(outer, chain, field)
-        if chain[-1].many and cond.lookup.name == "isnull" and field is chain[-1].target_field:
-            # ``tags__isnull=True``: the row has no related rows at all.
-            exists = f"EXISTS (SELECT 1 FROM {from_sql} WHERE {link})"
-            return f"NOT {exists}" if cond.value else exists
-        test = compiler.render_lookup(column, _retarget(cond, field), params)
-        return f"EXISTS (SELECT 1 FROM {from_sql} WHERE {link} AND {test})"
+        return render_relation_condition(compiler, compiler.meta, table_ref(compiler), cond, params)
 
     def order_sql(self, compiler: SQLCompiler, path: str) -> str | None:
-        meta = compiler.meta
-        outer = meta.quoted_table
-        names = path.split("__")
-        chain = relation_chain(meta, names[:-1])
-        field = _shortcut_fk(chain, chain[-1].target.field(names[-1]))
-        if not chain:
-            return _col(outer, field.column)
-        from_sql, link, column = _subquery(outer, chain, field)
-        if any(rel.many for rel in chain):
-            # A multi-valued relation orders by its smallest related value, so
-            # every row still appears once (no join fan-out).
-            column = f"MIN({column})"
-        return f"(SELECT {column} FROM {from_sql} WHERE {link})"
-
+        return render_relation_value(compiler, compiler.meta, table_ref(compiler), path, ordering=True)
 
     def expression_sql(self, compiler: SQLCompiler, path: str) -> str | None:
         """Render a relation path used as a value (``F("author__username")``): one value per row.
@@ -537,17 +542,51 @@ class _RelationConditions:
         A path through a multi-valued relation has no single value: refuse it
         rather than pick one silently.
         """
-        meta = compiler.meta
-        names = path.split("__")
-        many = [rel for rel in relation_chain(meta, names[:-1]) if rel.many]
+        return render_relation_value(compiler, compiler.meta, table_ref(compiler), path, ordering=False)
+
+
+def render_relation_condition(compiler: Any, meta: ModelMeta, origin: str, cond: Condition, params: list[Any] | None) -> str:
+    """Render ``cond`` (whose path starts at ``meta``, reached as ``origin``) as a column test or ``EXISTS``."""
+    chain = relation_chain(meta, cond.path[:-1])
+    field = _shortcut_fk(chain, cond.field)
+    if not chain:
+        return compiler.render_lookup(_col(origin, field.column), _retarget(cond, field), params)  # type: ignore[no-any-return]
+    from_sql, link, column = _subquery(origin, chain, field)
+    if chain[-1].many and cond.lookup.name == "isnull" and field is relation_key(chain[-1]):
+        # ``tags__isnull=True``: the row has no related rows at all.
+        exists = f"EXISTS (SELECT 1 FROM {from_sql} WHERE {link})"
+        return f"NOT {exists}" if cond.value else exists
+    test = compiler.render_lookup(column, _retarget(cond, field), params)
+    return f"EXISTS (SELECT 1 FROM {from_sql} WHERE {link} AND {test})"
+
+
+def render_relation_value(compiler: Any, meta: ModelMeta, origin: str, path: str, *, ordering: bool) -> str:
+    """Render the ``__`` path ``path`` (from ``meta``, reached as ``origin``) as one value per row.
+
+    For ordering, a multi-valued relation orders by its smallest related
+    value, so every row still appears once (no join fan-out); as a value it
+    is refused, naming the relation.
+    """
+    names = path.split("__")
+    chain = relation_chain(meta, names[:-1])
+    if not ordering:
+        many = [rel for rel in chain if rel.many]
         if many:
             raise ParameterError(
                 f"{meta.name}: {path!r} crosses the multi-valued relation {many[0].where}, which has no single "
-                "value per row; filter or order by it, or compute it in a subquery",
+                "value per row; filter or order by it, aggregate it (Count, Sum, ArrayAgg...), "
+                "or compute it in a subquery",
                 model=meta.name,
                 field=path,
             )
-        return self.order_sql(compiler, path)
+    target = chain[-1].target if chain else meta
+    field = _shortcut_fk(chain, target.field(names[-1]))
+    if not chain:
+        return _col(origin, field.column)
+    from_sql, link, column = _subquery(origin, chain, field)
+    if any(rel.many for rel in chain):
+        column = f"MIN({column})"
+    return f"(SELECT {column} FROM {from_sql} WHERE {link})"
 
 
 def _retarget(cond: Condition, field: Field) -> Condition:
@@ -600,7 +639,7 @@ class _SelectRelatedJoins:
         if not state.select_related:
             return ""
         joins = []
-        for alias, parent, rel in _joined(compiler.meta, state.select_related):
+        for alias, parent, rel in _joined(compiler.meta, state.select_related, table_ref(compiler)):
             on = f"{_col(alias, rel.target_field.column)} = {_col(parent, rel.source_field.column)}"
             joins.append(f" LEFT JOIN {rel.target.quoted_table} AS {alias} ON {on}")
         return "".join(joins)
@@ -614,10 +653,21 @@ class _SelectRelatedJoins:
             parts.extend(_col(alias, f.column) for f in rel.target.fields.values())
         return ", ".join(parts)
 
+    def group_columns(self, compiler: SQLCompiler) -> list[str]:
+        """Return the joined tables' key columns, so a query grouped by its own key may select their columns."""
+        state = compiler.state
+        if not state.select_related:
+            return []
+        out: list[str] = []
+        for alias, _parent, rel in _joined(compiler.meta, state.select_related):
+            keys = rel.target.pk_fields or tuple(rel.target.fields.values())
+            out.extend(_col(alias, f.column) for f in keys)
+        return out
 
-def _joined(meta: ModelMeta, paths: Sequence[str]) -> list[tuple[str, str, Relation]]:
+
+def _joined(meta: ModelMeta, paths: Sequence[str], origin: str | None = None) -> list[tuple[str, str, Relation]]:
     """Return (alias, parent alias, relation) per select_related path, in join order."""
-    aliases: dict[str, str] = {"": meta.quoted_table}
+    aliases: dict[str, str] = {"": origin or meta.quoted_table}
     out = []
     for index, path in enumerate(paths):
         parent_path, _, name = path.rpartition("__")
@@ -693,6 +743,28 @@ def prefetch_tree(meta: ModelMeta, paths: Sequence[str]) -> dict[Relation, Any]:
     return tree
 
 
+def prefetch_source_fields(meta: ModelMeta, fields: tuple[str, ...], paths: Sequence[str]) -> tuple[str, ...]:
+    """Return ``fields`` plus the fields ``prefetch_related(*paths)`` matches related rows on.
+
+    ``Post.only("title").prefetch_related("author")`` still loads ``author_id``:
+    without it every post would look authorless.
+    """
+    needed: list[str] = []
+    for path in paths:
+        name = get_relation(meta, path.split("__", 1)[0]).source_field.name
+        if name not in fields and name not in needed:
+            needed.append(name)
+    return fields + tuple(needed) if needed else fields
+
+
+def loaded_value(obj: Any, name: str) -> Any:
+    """Return the value of field ``name`` on ``obj``; raise the deferred-field AttributeError if it was not loaded."""
+    try:
+        return obj.__dict__[name]
+    except KeyError:
+        return getattr(obj, name)  # raises, naming the model and the deferred field
+
+
 # -- per-instance cache of related objects ------------------------------------------
 def set_related(obj: Any, rel: Relation, value: Any) -> None:
     """Cache ``value`` as ``obj``'s related object(s) for ``rel``."""
@@ -722,7 +794,10 @@ def cached_related(obj: Any, rel: Relation) -> Any:
     if value is NOT_LOADED or rel.kind != FK:
         return value
     # The FK column may have been reassigned since the object was loaded.
-    current = obj.__dict__.get(rel.source_field.name)
+    source = rel.source_field.name
+    if source not in obj.__dict__:
+        return value  # deferred by only()/defer(): select_related loaded the row through the join
+    current = obj.__dict__[source]
     if value is None:
         return None if current is None else NOT_LOADED
     if value.__dict__.get(rel.target_field.name) != current:
@@ -764,6 +839,14 @@ class RelatedCacheMixin:
             raise AttributeError(name)
         meta = getattr(type(self), "_meta", None)
         if meta is not None:
+            if name in meta.fields:
+                # A field missing from the instance was left out by only()/defer()/select().
+                loaded = [n for n in meta.field_names if n in self.__dict__]
+                raise AttributeError(
+                    f"{meta.name}.{name} was deferred: this instance was loaded without it "
+                    f"(only()/defer()/select() loaded {', '.join(loaded) or 'no fields'}); "
+                    "reload it with refresh(), or leave it out of defer()"
+                )
             rel = relations_of(meta).by_name.get(name)
             if rel is not None:
                 return self.get_related(name)

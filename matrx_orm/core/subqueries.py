@@ -15,10 +15,10 @@ from typing import Any
 
 from matrx_orm.core.compiler import EXTENDED_KEY
 from matrx_orm.core.exceptions import ParameterError
-from matrx_orm.core.expressions import Expression, RawSQL, is_expression
+from matrx_orm.core.expressions import Expression, RawSQL, column_sql, is_expression
 from matrx_orm.core.fields import BooleanField
 from matrx_orm.core.naming import quote_ident
-from matrx_orm.core.query_state import QueryState
+from matrx_orm.core.query_state import QueryState, resolve_filter_key
 
 __all__ = ["Subquery", "Exists", "OuterRef", "CTE", "CTEColumn"]
 
@@ -68,7 +68,8 @@ class Subquery(Expression):
                 name = _VALUE
                 self.output_field = expr.output_field
         elif is_expression(field):
-            state = annotate_state(state, {_VALUE: field}, select=False, internal=True)
+            # An aggregate (Count("tags") too) is one value over every inner row.
+            state = annotate_state(state, {_VALUE: field}, select=False, internal=True, group=True)
             name = _VALUE
             ext = get_ext(state)
             value = ext.annotation_map[_VALUE]
@@ -147,11 +148,15 @@ class OuterRef(Expression):
             )
         if isinstance(self.name, OuterRef):
             return self.name.as_sql(outer)
+        name = _outer_name(outer, self.name)
         ref = getattr(outer, "qualified_ref", None)
         if ref is not None:
-            return ref(self.name)  # type: ignore[no-any-return]
+            return ref(name)  # type: ignore[no-any-return]
+        if "__" in name:
+            # OuterRef("post__author__username") on a plain query: a value across its relations.
+            return column_sql(outer, name), []
         meta = outer.meta
-        field = meta.field(self.name)
+        field = meta.field(name)
         return f"{meta.quoted_table}.{meta.quoted_columns[field.name]}", []
 
     def shape(self) -> Hashable:
@@ -163,6 +168,17 @@ class OuterRef(Expression):
 
     def __repr__(self) -> str:
         return f"OuterRef({self.name!r})"
+
+
+def _outer_name(outer: Any, name: str) -> str:
+    """Return ``name`` as the outer query reads it: a relation name means its key (``"author"`` -> ``"author_id"``)."""
+    meta = outer.meta
+    if name in (getattr(outer, "annotations", None) or ()) or name in meta.fields or name == "pk":
+        return name
+    path, field, lookup = resolve_filter_key(meta, name)
+    if lookup.name != "exact" or name.endswith("__exact"):
+        raise ParameterError(f"OuterRef({name!r}): {lookup.name!r} is a lookup, not a field of {meta.name}", model=meta.name)
+    return name if getattr(field, "transforms", None) else "__".join(path)
 
 
 class CTE:
@@ -275,7 +291,8 @@ class CTEColumn(Expression):
         current = compiler
         while current is not None:
             ext = getattr(current, "ext", None)
-            if ext is not None and any(c.name == self.cte.name for c in ext.ctes):
+            ctes = (*(ext.ctes if ext is not None else ()), *getattr(current, "enclosing_ctes", ()))
+            if any(c.name == self.cte.name for c in ctes):
                 break
             current = getattr(current, "outer", None)
         else:

@@ -246,6 +246,11 @@ class Window(Expression):
         self.order_by = list(exprs[1 + n :])
 
     def _after_resolve(self) -> None:
+        if getattr(self.expression, "related_aggregate", False):
+            raise ParameterError(
+                f"Window(): {self.expression!r} aggregates across a multi-valued relation (a subquery per row), "
+                "which is not a window function; annotate it and use it in the window's order_by/partition_by"
+            )
         if self.output_field is None:
             self.output_field = getattr(self.expression, "output_field", None)
         super()._after_resolve()
