@@ -33,6 +33,7 @@ from matrx_orm.core.extended_query import (
     values_state,
     with_cte_state,
 )
+from matrx_orm.core.relations import field_name_for
 from matrx_orm.core.subqueries import Subquery
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ class QuerySetExtras:
         Runs in one transaction and locks the row (``SELECT ... FOR UPDATE``).
         """
         meta = self._state.meta
-        defaults = dict(defaults or {})
+        defaults = {field_name_for(meta, k): v for k, v in (defaults or {}).items()}
         with transaction(meta.database):
             obj = self.select_for_update().filter(**kwargs).first()
             if obj is None:
@@ -247,10 +248,11 @@ class QuerySetExtras:
 
     def _create_values(self, defaults: dict[str, Any] | None, lookups: dict[str, Any]) -> dict[str, Any]:
         meta = self._state.meta
-        values = {k: v for k, v in lookups.items() if "__" not in k}
+        # get_or_create(author=user): a foreign key's relation name writes its column field.
+        values = {field_name_for(meta, k): v for k, v in lookups.items() if "__" not in k}
         for key in values:
             meta.field(key)
-        values.update(defaults or {})
+        values.update({field_name_for(meta, k): v for k, v in (defaults or {}).items()})
         return values
 
     def earliest(self, *fields: Any) -> Any:

@@ -72,6 +72,7 @@ __all__ = [
     "table_ref",
     "prefetch_source_fields",
     "loaded_value",
+    "field_name_for",
     "render_relation_condition",
     "render_relation_value",
 ]
@@ -755,6 +756,14 @@ def prefetch_source_fields(meta: ModelMeta, fields: tuple[str, ...], paths: Sequ
         if name not in fields and name not in needed:
             needed.append(name)
     return fields + tuple(needed) if needed else fields
+
+
+def field_name_for(meta: ModelMeta, name: str) -> str:
+    """Return the field ``name`` writes: a foreign key's relation name (``"author"``) means its field (``"author_id"``)."""
+    if name in meta.fields:
+        return name
+    rel = relations_of(meta).by_name.get(name)
+    return rel.fk_field.name if rel is not None and rel.fk_field is not None else name
 
 
 def loaded_value(obj: Any, name: str) -> Any:

@@ -300,6 +300,19 @@ def test_update_and_delete_with_relation_filters_by_instance(db):
     assert db.execute("SELECT count(*) FROM rel_comment").fetchone() == (2,)
 
 
+def test_get_or_create_and_update_or_create_with_a_relation_name(db):
+    b = make_blog()
+    found, created = RelPost.get_or_create(author=b["alice"], title="p2")
+    assert (found.id, created) == (b["p2"].id, False)
+    made, created = RelPost.get_or_create(author=b["carol"], title="fresh", defaults={"views": 3})
+    assert created
+    assert db.execute("SELECT u.username, p.views FROM rel_post p JOIN rel_user u ON u.id = p.author_id "
+                      "WHERE p.title = 'fresh'").fetchone() == ("carol", 3)
+    moved, created = RelPost.update_or_create(title="fresh", defaults={"author": b["bob"], "views": 4})
+    assert not created and moved.author_id == b["bob"].id
+    assert db.execute("SELECT author_id, views FROM rel_post WHERE title = 'fresh'").fetchone() == (b["bob"].id, 4)
+
+
 # -- relation paths in subqueries on the same table -----------------------------------------------
 def test_relation_filters_in_a_self_subquery_refer_to_the_inner_row(db):
     make_blog()
