@@ -189,6 +189,6 @@ async def run_statements(
                 if started:
                     log_query(query, params, started, count, database)
     except DRIVER_ERRORS as error:
-        query, params = current if current else (None, None)
-        raise _fail(error, query, params, model, operation, None, database) from error
+        failed_query, failed_params = current if current else (None, None)
+        raise _fail(error, failed_query, failed_params, model, operation, None, database) from error
     return results

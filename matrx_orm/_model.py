@@ -159,7 +159,8 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             meta.database, query, list(values.values()), model=meta.name, operation=f"{meta.name}.create()"
         )
         assert row is not None
-        return hydrate_row(cls, meta.field_names, row)
+        created: M = hydrate_row(cls, meta.field_names, row)
+        return created
 
     @classmethod
     async def bulk_create(
@@ -291,7 +292,7 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
             pk_values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in meta.pk_names]
             values = [meta.fields[n].get_db_prep_value(obj.__dict__.get(n)) for n in names]
             rows.append(pk_values + values)
-        statements = []
+        statements: list[tuple[Any, list[Any]]] = []
         columns = meta.pk_names + names
         arrays = column_arrays(rows, len(columns)) if unnest_columns_ok(meta, columns) else None
         if arrays is not None and not mixed_timezones(meta, columns, arrays):

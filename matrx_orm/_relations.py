@@ -83,7 +83,7 @@ class RelationsMixin(RelatedCacheMixin):
         A target marked ``_unfetchable`` is never queried: this returns None and
         logs one warning.
         """
-        rel = get_relation(self._meta, name, kinds=(FK,), operation="fetch_fk()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(FK,), operation="fetch_fk()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_fk()")
             return None
@@ -103,14 +103,14 @@ class RelationsMixin(RelatedCacheMixin):
         model) is logged in one warning line and gives None; the others load.
         """
         out: dict[str, Any] = {}
-        for rel in relations_of(self._meta).fks.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).fks.values():
             out[rel.result_key] = await self._fetch_resilient(rel, "fetch_fks()", None)
         return out
 
     # -- inverse foreign keys ---------------------------------------------
     async def fetch_ifk(self, name: str) -> list[Any]:
         """Return the instances whose foreign key points at this one (relation ``name``)."""
-        rel = get_relation(self._meta, name, kinds=(IFK,), operation="fetch_ifk()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(IFK,), operation="fetch_ifk()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_ifk()")
             return []
@@ -120,14 +120,14 @@ class RelationsMixin(RelatedCacheMixin):
     async def fetch_ifks(self) -> dict[str, list[Any]]:
         """Return ``{name: [instances]}`` for every inverse foreign key (declared and derived), resiliently."""
         out: dict[str, list[Any]] = {}
-        for rel in relations_of(self._meta).ifks.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).ifks.values():
             out[rel.name] = await self._fetch_resilient(rel, "fetch_ifks()", [])
         return out
 
     # -- many-to-many -----------------------------------------------------
     async def fetch_m2m(self, name: str) -> list[Any]:
         """Return the instances related through many-to-many relation ``name`` (one query)."""
-        rel = get_relation(self._meta, name, kinds=(M2M,), operation="fetch_m2m()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(M2M,), operation="fetch_m2m()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_m2m()")
             return []
@@ -136,7 +136,7 @@ class RelationsMixin(RelatedCacheMixin):
     async def fetch_m2ms(self) -> dict[str, list[Any]]:
         """Return ``{name: [instances]}`` for every many-to-many relation, resiliently."""
         out: dict[str, list[Any]] = {}
-        for rel in relations_of(self._meta).m2ms.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).m2ms.values():
             out[rel.name] = await self._fetch_resilient(rel, "fetch_m2ms()", [])
         return out
 
@@ -149,8 +149,8 @@ class RelationsMixin(RelatedCacheMixin):
             return 0
         async with cache_writing_junction(rel):
             return await execute(
-                self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],
+                model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",
             )
 
     async def remove_m2m(self, name: str, *items: Any) -> int:
@@ -162,8 +162,8 @@ class RelationsMixin(RelatedCacheMixin):
             return 0
         async with cache_writing_junction(rel):
             return await execute(
-                self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_remove(rel), [source_key, keys],
+                model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",
             )
 
     async def set_m2m(self, name: str, items: Sequence[Any]) -> None:
@@ -178,8 +178,8 @@ class RelationsMixin(RelatedCacheMixin):
             statements.append((compile_m2m_add(rel), [source_key, keys, source_key]))
         async with cache_writing_junction(rel):
             await run_statements(
-                self._meta.database, statements,  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, statements,
+                model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",
             )
 
     async def clear_m2m(self, name: str) -> int:
@@ -188,12 +188,12 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         async with cache_writing_junction(rel):
             return await execute(
-                self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_clear(rel), [source_key],
+                model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",
             )
 
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
-        meta = self._meta  # type: ignore[attr-defined]
+        meta = self._meta
         rel = get_relation(meta, name, kinds=(M2M,), operation=operation)
         value = loaded_value(self, rel.source_field.name)
         if value is None:

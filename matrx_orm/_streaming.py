@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -28,6 +28,7 @@ from matrx_orm._pool import get_pool
 from matrx_orm._relations import prefetch_related_objects
 from matrx_orm._routing import read_pool
 from matrx_orm._transaction import bound_connection
+from matrx_orm.core.compat_async import Stream
 from matrx_orm.core.compiler import compile_select
 from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
 from matrx_orm.core.exceptions import ConnectionError, ParameterError
@@ -66,7 +67,7 @@ async def _chunks(
     chunk_size: int,
     model: Any,
     operation: str,
-) -> AsyncIterator[list[tuple[Any, ...]]]:
+) -> Stream[list[tuple[Any, ...]]]:
     name = f"matrx_orm_stream_{next(_cursor_ids)}"
     fetch_text = f'FETCH FORWARD {chunk_size} FROM "{name}"'
     current: tuple[Any, Any] = (query, params)
@@ -98,7 +99,7 @@ async def stream_rows(
     *,
     model: Any = None,
     operation: str = "stream",
-) -> AsyncIterator[list[tuple[Any, ...]]]:
+) -> Stream[list[tuple[Any, ...]]]:
     """Yield the rows of ``query`` in lists of at most ``chunk_size``, read through a server-side cursor."""
     # aclosing: an iteration stopped early must close the cursor (and end its transaction) now, not at GC.
     conn = bound_connection(database)
@@ -130,7 +131,7 @@ class QuerySetStreaming(Generic[M]):
         model: type[M]
         _state: QueryState
 
-    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[M]:
+    async def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Stream[M]:
         """Yield every matching row as an instance, reading ``chunk_size`` rows at a time from a server-side cursor."""
         state = self._state
         meta = state.meta

@@ -53,7 +53,7 @@ def _pyproject_settings(start: Path | None = None) -> dict[str, Any]:
                 import tomllib
             except ImportError:  # Python 3.10
                 try:
-                    import tomli as tomllib  # type: ignore[no-redef]
+                    import tomli as tomllib  # type: ignore[no-redef, unused-ignore]
                 except ImportError:
                     return {}
             try:

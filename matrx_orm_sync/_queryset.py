@@ -183,9 +183,8 @@ class QuerySet(QuerySetExtras, QuerySetExplain, QuerySetStreaming[M], Generic[M]
         new_offset = base_offset + start
         if item.stop is not None:
             stop = _non_negative_int(meta.name, "slice", item.stop)
-            new_limit: int | None = max(stop - start, 0)
-            if base_limit is not None:
-                new_limit = min(new_limit, max(base_limit - start, 0))
+            stop_limit = max(stop - start, 0)
+            new_limit: int | None = stop_limit if base_limit is None else min(stop_limit, max(base_limit - start, 0))
         else:
             new_limit = None if base_limit is None else max(base_limit - start, 0)
         return self._with(state.clone(offset=new_offset or None, limit=new_limit))

@@ -85,7 +85,7 @@ class RelationsMixin(RelatedCacheMixin):
         A target marked ``_unfetchable`` is never queried: this returns None and
         logs one warning.
         """
-        rel = get_relation(self._meta, name, kinds=(FK,), operation="fetch_fk()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(FK,), operation="fetch_fk()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_fk()")
             return None
@@ -105,14 +105,14 @@ class RelationsMixin(RelatedCacheMixin):
         model) is logged in one warning line and gives None; the others load.
         """
         out: dict[str, Any] = {}
-        for rel in relations_of(self._meta).fks.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).fks.values():
             out[rel.result_key] = self._fetch_resilient(rel, "fetch_fks()", None)
         return out
 
     # -- inverse foreign keys ---------------------------------------------
     def fetch_ifk(self, name: str) -> list[Any]:
         """Return the instances whose foreign key points at this one (relation ``name``)."""
-        rel = get_relation(self._meta, name, kinds=(IFK,), operation="fetch_ifk()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(IFK,), operation="fetch_ifk()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_ifk()")
             return []
@@ -122,14 +122,14 @@ class RelationsMixin(RelatedCacheMixin):
     def fetch_ifks(self) -> dict[str, list[Any]]:
         """Return ``{name: [instances]}`` for every inverse foreign key (declared and derived), resiliently."""
         out: dict[str, list[Any]] = {}
-        for rel in relations_of(self._meta).ifks.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).ifks.values():
             out[rel.name] = self._fetch_resilient(rel, "fetch_ifks()", [])
         return out
 
     # -- many-to-many -----------------------------------------------------
     def fetch_m2m(self, name: str) -> list[Any]:
         """Return the instances related through many-to-many relation ``name`` (one query)."""
-        rel = get_relation(self._meta, name, kinds=(M2M,), operation="fetch_m2m()")  # type: ignore[attr-defined]
+        rel = get_relation(self._meta, name, kinds=(M2M,), operation="fetch_m2m()")
         if rel.target.unfetchable:
             _warn_unfetchable(self, rel, "fetch_m2m()")
             return []
@@ -138,7 +138,7 @@ class RelationsMixin(RelatedCacheMixin):
     def fetch_m2ms(self) -> dict[str, list[Any]]:
         """Return ``{name: [instances]}`` for every many-to-many relation, resiliently."""
         out: dict[str, list[Any]] = {}
-        for rel in relations_of(self._meta).m2ms.values():  # type: ignore[attr-defined]
+        for rel in relations_of(self._meta).m2ms.values():
             out[rel.name] = self._fetch_resilient(rel, "fetch_m2ms()", [])
         return out
 
@@ -151,8 +151,8 @@ class RelationsMixin(RelatedCacheMixin):
             return 0
         with cache_writing_junction(rel):
             return execute(
-                self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_add(rel), [source_key, keys, source_key],
+                model=self._meta.name, operation=f"{self._meta.name}.add_m2m({name!r})",
             )
 
     def remove_m2m(self, name: str, *items: Any) -> int:
@@ -164,8 +164,8 @@ class RelationsMixin(RelatedCacheMixin):
             return 0
         with cache_writing_junction(rel):
             return execute(
-                self._meta.database, compile_m2m_remove(rel), [source_key, keys],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_remove(rel), [source_key, keys],
+                model=self._meta.name, operation=f"{self._meta.name}.remove_m2m({name!r})",
             )
 
     def set_m2m(self, name: str, items: Sequence[Any]) -> None:
@@ -180,8 +180,8 @@ class RelationsMixin(RelatedCacheMixin):
             statements.append((compile_m2m_add(rel), [source_key, keys, source_key]))
         with cache_writing_junction(rel):
             run_statements(
-                self._meta.database, statements,  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, statements,
+                model=self._meta.name, operation=f"{self._meta.name}.set_m2m({name!r})",
             )
 
     def clear_m2m(self, name: str) -> int:
@@ -190,12 +190,12 @@ class RelationsMixin(RelatedCacheMixin):
         forget_related(self, rel)
         with cache_writing_junction(rel):
             return execute(
-                self._meta.database, compile_m2m_clear(rel), [source_key],  # type: ignore[attr-defined]
-                model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",  # type: ignore[attr-defined]
+                self._meta.database, compile_m2m_clear(rel), [source_key],
+                model=self._meta.name, operation=f"{self._meta.name}.clear_m2m({name!r})",
             )
 
     def _m2m_write_target(self, name: str, operation: str) -> tuple[Relation, Any]:
-        meta = self._meta  # type: ignore[attr-defined]
+        meta = self._meta
         rel = get_relation(meta, name, kinds=(M2M,), operation=operation)
         value = loaded_value(self, rel.source_field.name)
         if value is None:

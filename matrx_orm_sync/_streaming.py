@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -30,6 +30,7 @@ from matrx_orm_sync._pool import get_pool
 from matrx_orm_sync._relations import prefetch_related_objects
 from matrx_orm_sync._routing import read_pool
 from matrx_orm_sync._transaction import bound_connection
+from matrx_orm.core.compat_sync import Stream
 from matrx_orm.core.compiler import compile_select
 from matrx_orm.core.db_errors import DRIVER_ERRORS, map_db_error
 from matrx_orm.core.exceptions import ConnectionError, ParameterError
@@ -68,7 +69,7 @@ def _chunks(
     chunk_size: int,
     model: Any,
     operation: str,
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Stream[list[tuple[Any, ...]]]:
     name = f"matrx_orm_stream_{next(_cursor_ids)}"
     fetch_text = f'FETCH FORWARD {chunk_size} FROM "{name}"'
     current: tuple[Any, Any] = (query, params)
@@ -100,7 +101,7 @@ def stream_rows(
     *,
     model: Any = None,
     operation: str = "stream",
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Stream[list[tuple[Any, ...]]]:
     """Yield the rows of ``query`` in lists of at most ``chunk_size``, read through a server-side cursor."""
     # aclosing: an iteration stopped early must close the cursor (and end its transaction) now, not at GC.
     conn = bound_connection(database)
@@ -132,7 +133,7 @@ class QuerySetStreaming(Generic[M]):
         model: type[M]
         _state: QueryState
 
-    def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[M]:
+    def iterator(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Stream[M]:
         """Yield every matching row as an instance, reading ``chunk_size`` rows at a time from a server-side cursor."""
         state = self._state
         meta = state.meta

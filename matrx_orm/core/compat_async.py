@@ -7,10 +7,12 @@ modules expose the same names with the same shapes.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
     "MODE",
+    "Stream",
     "Lock",
     "Event",
     "sleep",
@@ -26,6 +28,10 @@ __all__ = [
 ]
 
 MODE = "async"
+
+_T = TypeVar("_T")
+#: The type of an async generator yielding ``_T`` (``Stream[Row]``): closable with ``aclosing``/``closing``.
+Stream: TypeAlias = AsyncGenerator[_T, None]
 Lock = asyncio.Lock
 Event = asyncio.Event
 sleep = asyncio.sleep

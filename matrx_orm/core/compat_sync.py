@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Generator
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
     "MODE",
+    "Stream",
     "Lock",
     "Event",
     "sleep",
@@ -23,6 +25,10 @@ __all__ = [
 ]
 
 MODE = "sync"
+
+_T = TypeVar("_T")
+#: The type of a generator yielding ``_T`` (``Stream[Row]``): closable with ``aclosing``/``closing``.
+Stream: TypeAlias = Generator[_T, None, None]
 Lock = threading.Lock
 Event = threading.Event
 sleep = time.sleep

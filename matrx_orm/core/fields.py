@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from psycopg.types.json import Jsonb
 
@@ -24,6 +24,8 @@ from matrx_orm.core import registry as _registry
 from matrx_orm.core.exceptions import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from matrx_orm.core.model_meta import ModelMeta
 
 __all__ = [
@@ -162,6 +164,11 @@ class Field:
 
     # Non-data descriptor: ``User.username`` returns the field, while an
     # instance's own ``__dict__`` wins for ``user.username`` (plain dict speed).
+    # To a type checker: the field on the class, a value (Any) on an instance.
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> Any: ...
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self

@@ -98,7 +98,7 @@ def hydrate_rows(cls: type, names: tuple[str, ...], rows: Sequence[Sequence[Any]
                 value = values[name]
                 if value is not None:
                     values[name] = convert(value)
-    out = list(map(_new, repeat(cls, len(dicts))))
+    out: list[Any] = list(map(_new, repeat(cls, len(dicts))))
     for obj, values in zip(out, dicts):
         obj.__dict__ = values
     return out
@@ -108,7 +108,7 @@ def hydrate_row(cls: type, names: tuple[str, ...], row: Sequence[Any]) -> Any:
     """Return one instance of ``cls`` for ``row``."""
     if _converters(cls._meta, names):  # type: ignore[attr-defined]
         return hydrate_rows(cls, names, (row,))[0]
-    obj = _new(cls)
+    obj: Any = _new(cls)
     obj.__dict__ = dict(zip(names, row))
     return obj
 

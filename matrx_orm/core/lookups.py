@@ -137,7 +137,7 @@ class In(Lookup):
         return (prepared, any(v is None for v in items))
 
     def shape(self, prepared: Any) -> Hashable:
-        return prepared[1]
+        return prepared[1]  # type: ignore[no-any-return]
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         cast = "" if field.is_array else f"::{field.cast_type}[]"
@@ -171,7 +171,7 @@ class IsNull(Lookup):
         return value
 
     def shape(self, prepared: Any) -> Hashable:
-        return prepared
+        return prepared  # type: ignore[no-any-return]
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         return f"{column} IS NULL" if shape else f"{column} IS NOT NULL"

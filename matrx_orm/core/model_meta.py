@@ -9,7 +9,7 @@ The async ``Model`` and its generated sync twin add the I/O on top.
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from matrx_orm.core.exceptions import ConfigurationError, FieldError
 from matrx_orm.core.fields import (
@@ -298,7 +298,7 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
                 if missing is _DEFAULT:
                     out[name] = field.get_db_prep_value(field.get_default())
                 elif missing is _NOW:
-                    out[name] = field.now()
+                    out[name] = cast(DateTimeField, field).now()
                 elif missing is _REQUIRED:
                     raise field.fail(None, "a primary key cannot be NULL")
                 continue
@@ -308,7 +308,7 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
         elif missing is _DEFAULT:
             out[name] = field.get_db_prep_value(field.get_default())
         elif missing is _NOW:
-            out[name] = field.now()
+            out[name] = cast(DateTimeField, field).now()
         else:
             raise field.fail(None, "a value is required (NOT NULL, no default)")
     return out

@@ -72,10 +72,10 @@ class _Container(Lookup):
         kind = container_kind(field)
         if kind not in self.kinds:
             raise _fail(field, self.name, f"applies to {', '.join(self.kinds)} fields, not {type(field).__name__}", value)
-        return _container_param(field, kind, self.name, value)  # type: ignore[arg-type]
+        return _container_param(field, kind, self.name, value)  # type: ignore[arg-type, unused-ignore]
 
     def shape(self, prepared: Any) -> Hashable:
-        return prepared[0]
+        return prepared[0]  # type: ignore[no-any-return]
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         return f"{column} {self.operator} %s::{shape}"
@@ -102,7 +102,7 @@ class Contains(_Like):
     def shape(self, prepared: Any) -> Hashable:
         if prepared[0] == "like":
             return None
-        return prepared[1][0]
+        return prepared[1][0]  # type: ignore[no-any-return]
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         if shape is None:
@@ -202,7 +202,7 @@ class IsEmpty(Lookup):
         return value
 
     def shape(self, prepared: Any) -> Hashable:
-        return prepared
+        return prepared  # type: ignore[no-any-return]
 
     def sql(self, column: str, field: Field, shape: Hashable) -> str:
         return f"isempty({column})" if shape else f"NOT isempty({column})"

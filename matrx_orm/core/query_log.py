@@ -69,7 +69,7 @@ def _follow_logging_levels() -> bool:
         query_hooks.refresh()
 
     clear_cache_and_refresh.matrx_orm_hook = True  # type: ignore[attr-defined]
-    manager._clear_cache = clear_cache_and_refresh  # type: ignore[method-assign]
+    manager._clear_cache = clear_cache_and_refresh  # type: ignore[attr-defined]
     return True
 
 

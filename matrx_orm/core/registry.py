@@ -168,7 +168,7 @@ def _rebind_class_cells(new: type, old: type) -> None:
         elif isinstance(value, property):
             parts = [None if f is None else _rebind(f, old, new) for f in (value.fget, value.fset, value.fdel)]
             if parts != [value.fget, value.fset, value.fdel]:
-                setattr(new, key, property(*parts, value.__doc__))
+                setattr(new, key, property(parts[0], parts[1], parts[2], value.__doc__))
         elif isinstance(value, types.FunctionType):
             rebound = _rebind(value, old, new)
             if rebound is not value:

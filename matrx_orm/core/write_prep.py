@@ -129,8 +129,8 @@ def pk_values_of(meta: ModelMeta, items: Iterable[Any], operation: str) -> list[
 def instance_update_values(obj: ModelBase, names: Sequence[str] | None) -> dict[str, Any]:
     """Return bound values of ``obj``'s non-key fields (``names`` only when given)."""
     meta = obj._meta
-    for field in meta.auto_now_fields:
-        obj.__dict__[field.name] = field.now()
+    for stamped in meta.auto_now_fields:
+        obj.__dict__[stamped.name] = stamped.now()
     # Fields deferred by only()/defer() were never loaded: saving must not overwrite them with NULL.
     chosen = names if names is not None else [n for n in meta.field_names if n not in meta.pk_names and n in obj.__dict__]
     out: dict[str, Any] = {}

@@ -219,7 +219,7 @@ def _default_rebuild() -> Callable[..., Any] | None:
         from matrx_orm.schema_builder.generator import run_generate_models
     except ImportError:
         return None
-    return run_generate_models  # type: ignore[no-any-return]
+    return run_generate_models  # type: ignore[no-any-return, unused-ignore]
 
 
 async def migrate_and_rebuild(
