@@ -169,7 +169,8 @@ class Relation:
         if self.fk_field is not None:
             return self.fk_field
         if self.reverse_of is not None:
-            return self.reverse_of.target_field
+            reverse_target: Field = self.reverse_of.target_field
+            return reverse_target
         if self.kind == IFK:
             return _named_field(self.source, self.config.get("referenced_field"), self.where)
         return _named_field(self.source, self.m2m_config.get("source_field"), self.where)
@@ -180,7 +181,8 @@ class Relation:
         if self.fk_field is not None:
             return self.fk_field.target_field()
         if self.reverse_of is not None:
-            return self.reverse_of.source_field
+            reverse_source: Field = self.reverse_of.source_field
+            return reverse_source
         if self.kind == IFK:
             name = self.config.get("from_field")
             if not name:
@@ -459,7 +461,8 @@ def relation_key(rel: Relation) -> Field:
     """
     if rel.kind == IFK and len(rel.target.pk_fields) == 1:
         return rel.target.pk_fields[0]
-    return rel.target_field
+    target: Field = rel.target_field
+    return target
 
 
 def table_ref(compiler: Any) -> str:
@@ -520,7 +523,8 @@ def _shortcut_fk(chain: list[Relation], field: Field) -> Field:
     last = chain[-1]
     if last.kind == FK and field is last.target_field:
         chain.pop()
-        return last.source_field
+        source: Field = last.source_field
+        return source
     return field
 
 
@@ -826,7 +830,7 @@ class RelatedCacheMixin:
 
     def get_related(self, name: str) -> Any:
         """Return the loaded related object(s) of relation ``name``; raise RelationNotLoaded if not loaded."""
-        meta: ModelMeta = self._meta  # type: ignore[attr-defined]
+        meta: ModelMeta = self._meta
         rel = get_relation(meta, name)
         value = cached_related(self, rel)
         if value is NOT_LOADED:
@@ -840,7 +844,7 @@ class RelatedCacheMixin:
 
     def is_related_loaded(self, name: str) -> bool:
         """Return True when relation ``name`` has been loaded on this instance."""
-        return cached_related(self, get_relation(self._meta, name)) is not NOT_LOADED  # type: ignore[attr-defined]
+        return cached_related(self, get_relation(self._meta, name)) is not NOT_LOADED
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: plain fields never pay for this.
