@@ -115,8 +115,8 @@ async def get_pool(database: str | None = None) -> AsyncConnectionPool:
 def _forget_dead_loops() -> None:
     for key in [k for k in _pools if k[1] is not None and k[1].is_closed()]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is not None and k[1].is_closed()]:
-        del _replica_sets[key]
+    for replica_key in [k for k in _replica_sets if k[1] is not None and k[1].is_closed()]:
+        del _replica_sets[replica_key]
 
 
 async def close_pool(database: str | None = None) -> None:
@@ -130,8 +130,8 @@ async def close_pool(database: str | None = None) -> None:
     }
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is loop]:
-        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
+    for replica_key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[replica_key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         await pool.close()
 
@@ -142,8 +142,8 @@ async def close_pools() -> None:
     closing = {id(p): p for k, p in _pools.items() if k[1] is loop}
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is loop]:
-        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
+    for replica_key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[replica_key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         await pool.close()
 

@@ -117,8 +117,8 @@ def get_pool(database: str | None = None) -> ConnectionPool:
 def _forget_dead_loops() -> None:
     for key in [k for k in _pools if k[1] is not None and k[1].is_closed()]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is not None and k[1].is_closed()]:
-        del _replica_sets[key]
+    for replica_key in [k for k in _replica_sets if k[1] is not None and k[1].is_closed()]:
+        del _replica_sets[replica_key]
 
 
 def close_pool(database: str | None = None) -> None:
@@ -132,8 +132,8 @@ def close_pool(database: str | None = None) -> None:
     }
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is loop]:
-        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
+    for replica_key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[replica_key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         pool.close()
 
@@ -144,8 +144,8 @@ def close_pools() -> None:
     closing = {id(p): p for k, p in _pools.items() if k[1] is loop}
     for key in [k for k, p in _pools.items() if id(p) in closing]:
         del _pools[key]
-    for key in [k for k in _replica_sets if k[1] is loop]:
-        del _replica_sets[key]  # rebuilt from _pools' survivors on the next read
+    for replica_key in [k for k in _replica_sets if k[1] is loop]:
+        del _replica_sets[replica_key]  # rebuilt from _pools' survivors on the next read
     for pool in closing.values():
         pool.close()
 

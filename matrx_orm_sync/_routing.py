@@ -54,14 +54,13 @@ def retryable_read(pool: ConnectionPool | None, error: BaseException, query: Any
         return False
     if is_connection_error(error):
         return True
-    return isinstance(error, PoolTimeout) and getattr(pool, "matrx_config", None) is not None and (
-        "@replica" in pool.matrx_config.name
-    )
+    config = getattr(pool, "matrx_config", None)
+    return isinstance(error, PoolTimeout) and config is not None and "@replica" in config.name
 
 
 def retry_read(
     database: str | None,
-    failed_pool: ConnectionPool,
+    failed_pool: ConnectionPool | None,
     query: Any,
     params: Sequence[Any],
     one: bool,
@@ -73,7 +72,8 @@ def retry_read(
     them all). A read that failed on a replica is retried on the primary.
     """
     primary = get_pool(database)
-    if failed_pool is primary:
+    if failed_pool is primary or failed_pool is None:
+        failed_pool = primary
         failed_pool.check()
         pool = failed_pool
     else:
@@ -88,21 +88,18 @@ def retry_read(
 
 
 def _on_primary(method: Any) -> Any:
-    if inspect.isfunction(method):
+    def call_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with use_primary():
+            return method(self, *args, **kwargs)
 
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with use_primary():
-                return method(self, *args, **kwargs)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with use_primary():
+            return method(self, *args, **kwargs)
 
-    else:
-
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with use_primary():
-                return method(self, *args, **kwargs)
-
-    call.__name__ = method.__name__
-    call.__doc__ = method.__doc__
-    return call
+    wrapper: Any = call_async if inspect.isfunction(method) else call
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
 
 
 _primary_classes: dict[type, type] = {}
