@@ -61,17 +61,17 @@ class OrmPool(ConnectionPool):
         return conn
 
     def _explain_timeout(self, timeout: float | None) -> str:
+        # Failure path only: one direct connection attempt tells "every pooled
+        # connection was busy" (the server answers) from "the server cannot be
+        # reached or refuses us" (and why: down, wrong password, too many clients).
         config = self.matrx_config
         waited = self.timeout if timeout is None else timeout
-        stats = self.get_stats()
-        if stats.get("pool_size", 0) >= self.max_size and not stats.get("pool_available", 0):
-            return exhausted_message(config, waited, stats.get("requests_waiting", 0))
-        try:  # the pool could not connect: ask the server why (failure path only)
+        try:
             conn = Connection.connect(config.conninfo(), autocommit=True, connect_timeout=3)
         except psycopg.Error as error:
             return unreachable_message(config, waited, str(error).strip())
         conn.close()
-        return unreachable_message(config, waited, "the server answers now; it did not in time")
+        return exhausted_message(config, waited, self.get_stats().get("requests_waiting", 0))
 
 
 def _make_pool(config: DatabaseProjectConfig) -> ConnectionPool:
