@@ -27,7 +27,8 @@ from matrx_orm.core.pool_health import (
 
 __all__ = ["get_pool", "close_pools", "close_pool", "pool_stats", "get_replica_pools", "OrmPool"]
 
-_pools: dict[tuple[str, Any], AsyncConnectionPool] = {}
+#: (database as asked: a name, an alias or None for the default; event loop) -> its pool.
+_pools: dict[tuple[str | None, Any], AsyncConnectionPool] = {}
 #: (database, loop) -> the pools of its read replicas (also listed in ``_pools``).
 _replica_sets: dict[tuple[str | None, Any], list[AsyncConnectionPool]] = {}
 
