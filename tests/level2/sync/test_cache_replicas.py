@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from matrx_orm_sync import close_pool, register_database
+from matrx_orm_sync import close_pool, close_pools, register_database, unregister_database
+from matrx_orm.core.routing import routing
 from tests.level2.private_server import prepare_database, replica_pair  # noqa: F401  (fixture)
 from tests.models_reliability_sync import REPLICATED_SQL, ReplicatedItem, ServerInfo
 
@@ -23,6 +24,11 @@ def cluster(replica_pair):
     )
     yield primary, replica
     close_pool("replicated")
+    # Leave no replica pools or routing behind: later tests must not read through a
+    # replica that no longer exists.
+    close_pools()
+    unregister_database("replicated")
+    routing.enabled = False
 
 
 def test_a_cache_miss_reads_the_primary_while_the_replica_lags(cluster):
