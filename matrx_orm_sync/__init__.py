@@ -31,6 +31,36 @@ from matrx_orm.core.aggregates import (
     Sum,
     Variance,
 )
+from matrx_orm.core.config import (
+    DatabaseProjectConfig,
+    get_database_config,
+    register_database,
+    register_database_url,
+    registered_databases,
+    unregister_database,
+)
+from matrx_orm.core.exceptions import (
+    CacheError,
+    ConfigurationError,
+    ConnectionError,
+    DatabaseError,
+    DoesNotExist,
+    FieldError,
+    IntegrityError,
+    MigrationError,
+    MultipleObjectsReturned,
+    ORMException,
+    ParameterError,
+    QueryError,
+    RelationNotLoaded,
+    RelationshipError,
+    StaleObjectError,
+    StateError,
+    StatementTimeout,
+    TransactionError,
+    UnknownDatabaseError,
+    ValidationError,
+)
 from matrx_orm.core.expressions import (
     Abs,
     Case,
@@ -67,48 +97,6 @@ from matrx_orm.core.expressions import (
     Upper,
     Value,
     When,
-)
-from matrx_orm.core.lookups import Lookup, register_lookup
-from matrx_orm.core.pagination import CursorPage, Page
-from matrx_orm.core.pg_fields import (
-    BigIntegerRangeField,
-    DateRangeField,
-    DateTimeRangeField,
-    DecimalRangeField,
-    IntegerRangeField,
-    Range,
-    RangeField,
-    SearchVectorField,
-)
-from matrx_orm.core.config import (
-    DatabaseProjectConfig,
-    get_database_config,
-    register_database,
-    register_database_url,
-    registered_databases,
-    unregister_database,
-)
-from matrx_orm.core.exceptions import (
-    CacheError,
-    ConfigurationError,
-    ConnectionError,
-    DatabaseError,
-    DoesNotExist,
-    FieldError,
-    IntegrityError,
-    MigrationError,
-    MultipleObjectsReturned,
-    ORMException,
-    ParameterError,
-    QueryError,
-    RelationNotLoaded,
-    RelationshipError,
-    StaleObjectError,
-    StateError,
-    StatementTimeout,
-    TransactionError,
-    UnknownDatabaseError,
-    ValidationError,
 )
 from matrx_orm.core.fields import (
     ArrayField,
@@ -147,10 +135,22 @@ from matrx_orm.core.fields import (
     UUIDField,
     VersionField,
 )
+from matrx_orm.core.lookups import Lookup, register_lookup
+from matrx_orm.core.pagination import CursorPage, Page
+from matrx_orm.core.pg_fields import (
+    BigIntegerRangeField,
+    DateRangeField,
+    DateTimeRangeField,
+    DecimalRangeField,
+    IntegerRangeField,
+    Range,
+    RangeField,
+    SearchVectorField,
+)
 from matrx_orm.core.query_log import capture_queries, set_query_log_params, set_slow_query_threshold
 from matrx_orm.core.query_state import Q
-from matrx_orm.core.routing import use_primary
 from matrx_orm.core.raw_fields import RawField, SmallAutoField
+from matrx_orm.core.routing import use_primary
 from matrx_orm.core.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from matrx_orm.core.signals import Signal, post_delete, post_save, pre_delete, pre_save
 from matrx_orm.core.subqueries import CTE, Exists, OuterRef, Subquery
@@ -172,12 +172,6 @@ from matrx_orm.core.windows import (
     ValueRange,
     Window,
 )
-from matrx_orm_sync.state import (
-    CachePolicy,
-    StateManager,
-    disable_cross_process_invalidation,
-    enable_cross_process_invalidation,
-)
 from matrx_orm_sync.migrations import (
     SchemaDiff,
     create_empty,
@@ -186,6 +180,12 @@ from matrx_orm_sync.migrations import (
     migrate_and_rebuild,
     migration_status,
     rollback,
+)
+from matrx_orm_sync.state import (
+    CachePolicy,
+    StateManager,
+    disable_cross_process_invalidation,
+    enable_cross_process_invalidation,
 )
 
 __version__ = "2.0.0"

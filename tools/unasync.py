@@ -49,11 +49,11 @@ NAME_MAP: dict[str, str] = {
     "compat_async": "compat_sync",
     "models_async": "models_sync",
     "models_relations_async": "models_relations_sync",
+    "spec_models_async": "spec_models_sync",
+    "models_query_async": "models_query_sync",
     "models_cache_async": "models_cache_sync",
     "models_reliability_async": "models_reliability_sync",
     "reliability_tools_async": "reliability_tools_sync",
-    "spec_models_async": "spec_models_sync",
-    "models_query_async": "models_query_sync",
     "iscoroutinefunction": "isfunction",
 }
 
