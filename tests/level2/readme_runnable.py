@@ -23,6 +23,7 @@ an HTML comment GitHub does not render, run in order with the visible blocks::
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import re
 import sys
@@ -36,6 +37,7 @@ import pytest
 from matrx_orm import DatabaseProjectConfig, get_database_config, register_database
 from matrx_orm.core.ddl import model_ddl
 from matrx_orm.core.model_meta import ModelMeta
+from matrx_orm.core.query_log import query_hooks, set_query_log_params, set_slow_query_threshold
 from matrx_orm.devdb import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +115,10 @@ def readme_db(readme_server_db: DatabaseProjectConfig, registered_db: Any) -> It
     import matrx_orm_sync
 
     original = get_database_config(README_DATABASE)
+    # README blocks may change process-wide logging settings (slow-query threshold,
+    # parameter display, the logger's level); later tests must not inherit them.
+    logger = logging.getLogger("matrx_orm")
+    saved_logging = (query_hooks.slow_ms, query_hooks.show_params, logger.level)
     matrx_orm_sync.close_pool(README_DATABASE)
     with psycopg.connect(readme_server_db.conninfo(), autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -127,3 +133,6 @@ def readme_db(readme_server_db: DatabaseProjectConfig, registered_db: Any) -> It
         finally:
             matrx_orm_sync.close_pool(README_DATABASE)
             register_database(original)
+            set_slow_query_threshold(saved_logging[0])
+            set_query_log_params(saved_logging[1])
+            logger.setLevel(saved_logging[2])
