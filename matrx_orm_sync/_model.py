@@ -16,7 +16,6 @@ from matrx_orm_sync._executor import execute, fetch_all, fetch_one, run_statemen
 from matrx_orm_sync._model_extras import ModelExtras, send_signal
 from matrx_orm_sync._queryset import QuerySet
 from matrx_orm_sync._relations import RelationsMixin
-from matrx_orm.core.compat_sync import MODE
 from matrx_orm.core.bulk_sql import (
     array_batches,
     column_arrays,
@@ -25,6 +24,7 @@ from matrx_orm.core.bulk_sql import (
     mixed_timezones,
     unnest_columns_ok,
 )
+from matrx_orm.core.compat_sync import MODE
 from matrx_orm.core.compiler import (
     compile_bulk_delete,
     compile_bulk_update,
@@ -35,9 +35,9 @@ from matrx_orm.core.compiler import (
 )
 from matrx_orm.core.exceptions import DoesNotExist, ParameterError, StaleObjectError, StateError
 from matrx_orm.core.hydrate import hydrate_row, hydrate_rows
+from matrx_orm.core.model_hooks import has_save_hooks
 from matrx_orm.core.model_meta import ModelBase, field_values_for_insert
 from matrx_orm.core.query_state import QueryState, build_where
-from matrx_orm.core.model_hooks import has_save_hooks
 from matrx_orm.core.registry import register_mode_base
 from matrx_orm.core.signals import post_delete, post_save, pre_delete, pre_save
 from matrx_orm.core.write_prep import (

@@ -6,10 +6,9 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg_pool import PoolTimeout, TooManyRequests
 
 from matrx_orm.core import exceptions as exc
-
-from psycopg_pool import PoolTimeout, TooManyRequests
 
 __all__ = ["map_db_error", "DRIVER_ERRORS", "is_connection_error"]
 

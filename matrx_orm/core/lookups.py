@@ -8,8 +8,8 @@ changes the SQL text, so compiled SQL can be cached per query shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Hashable
+from collections.abc import Hashable, Iterable
+from typing import Any
 
 from matrx_orm.core.exceptions import ParameterError
 from matrx_orm.core.fields import Field

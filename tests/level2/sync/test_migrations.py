@@ -806,6 +806,6 @@ def test_orm_calls_inside_a_migration_join_its_transaction(mig):
     assert mig.query("SELECT body FROM mig_note") == []
     assert [r[0] for r in mig.applied()] == ["0001_table"]
 
-    (mig.dir / "0002_data.py").write_text(model.replace('{wait}db.execute("SELECT missing_function()")'.format(wait=wait), ""))
+    (mig.dir / "0002_data.py").write_text(model.replace(f'{wait}db.execute("SELECT missing_function()")', ""))
     assert migrate(mig.name, mig.dir) == ["0002_data"]
     assert mig.query("SELECT body FROM mig_note") == [("written by the ORM",)]
