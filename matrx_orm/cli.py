@@ -156,6 +156,29 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
+def _table_scope(
+    include_tables: list[str] | None, exclude_tables: list[str] | None, extra_args: list[str]
+) -> tuple[list[str] | None, list[str] | None]:
+    """Return the (include, exclude) table lists of a command, refusing both at once.
+
+    ``--include-tables user post comment``: click keeps the first value and the
+    rest arrive as extra arguments, which belong to whichever list was given.
+    """
+    include = _split(include_tables) if include_tables else None
+    exclude = _split(exclude_tables) if exclude_tables else None
+    if include is not None and exclude is not None:
+        raise _UserError("--include-tables and --exclude-tables are mutually exclusive")
+    extra = _split(list(extra_args))
+    if extra:
+        if include is not None:
+            include += extra
+        elif exclude is not None:
+            exclude += extra
+        else:
+            raise _UserError(f"unexpected argument(s): {' '.join(extra)}")
+    return include, exclude
+
+
 # ---------------------------------------------------------------- demo
 @app.command("demo")
 def demo_command(
@@ -260,19 +283,7 @@ def makemigrations_command(
     from matrx_orm_sync.migrations import MigrationDB, SchemaDiff, TableFilter
 
     with _errors():
-        include = _split(include_tables) if include_tables else None
-        exclude = _split(exclude_tables) if exclude_tables else None
-        extra = _split(list(ctx.args))
-        if extra:
-            # `--include-tables user post comment`: click keeps the first value, the rest arrive here.
-            if include is not None and exclude is None:
-                include += extra
-            elif exclude is not None and include is None:
-                exclude += extra
-            elif include is None and exclude is None:
-                raise _UserError(f"unexpected argument(s): {' '.join(extra)}")
-        if include is not None and exclude is not None:
-            raise _UserError("--include-tables and --exclude-tables are mutually exclusive")
+        include, exclude = _table_scope(include_tables, exclude_tables, ctx.args)
         db_name = _setup(database, dsn, config, models)
         folder = _migrations_dir(directory)
         table_filter = TableFilter.from_options(include, exclude)
@@ -475,19 +486,7 @@ def _inspect(
     from matrx_orm_sync.schema_builder.generator import plan_database, write_plan
 
     with _errors():
-        include = _split(include_tables) if include_tables else None
-        exclude = _split(exclude_tables) if exclude_tables else None
-        extra = _split(list(ctx.args))
-        if extra:
-            # `--include-tables user post`: click keeps the first value, the rest arrive here.
-            if include is not None and exclude is None:
-                include += extra
-            elif exclude is not None and include is None:
-                exclude += extra
-            else:
-                raise _UserError(f"unexpected argument(s): {' '.join(extra)}")
-        if include is not None and exclude is not None:
-            raise _UserError("--include-tables and --exclude-tables are mutually exclusive")
+        include, exclude = _table_scope(include_tables, exclude_tables, ctx.args)
         db_name = _setup(database, dsn, config, None)
         schemas = _split(schema) or None
         plan = plan_database(db_name, schemas=schemas, include_tables=include, exclude_tables=exclude)
