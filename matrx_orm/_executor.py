@@ -41,6 +41,9 @@ def _fail(
     return mapped
 
 
+# fetch_all, fetch_one and execute repeat the same connection handling on purpose:
+# they are the hot path, and a shared inner coroutine or context manager would add a
+# frame (and, in async, an await) to every statement the ORM sends.
 async def fetch_all(
     database: str | None,
     query: Any,
