@@ -36,7 +36,12 @@ from matrx_orm.core.compiler import (
 from matrx_orm.core.exceptions import DoesNotExist, ParameterError, StaleObjectError, StateError
 from matrx_orm.core.hydrate import hydrate_row, hydrate_rows
 from matrx_orm.core.model_hooks import has_save_hooks
-from matrx_orm.core.model_meta import ModelBase, field_values_for_insert
+from matrx_orm.core.model_meta import (
+    ModelBase,
+    field_values_for_insert,
+    remember_related_instance,
+    remember_related_instances,
+)
 from matrx_orm.core.query_state import QueryState, build_where
 from matrx_orm.core.registry import register_mode_base
 from matrx_orm.core.signals import post_delete, post_save, pre_delete, pre_save
@@ -162,6 +167,7 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         )
         assert row is not None
         created: M = hydrate_row(cls, meta.field_names, row)
+        remember_related_instances(created, kwargs)
         return created
 
     @classmethod
@@ -237,7 +243,10 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         rows = prepare_insert_rows(meta, objects_data)
         # By default a conflict updates the fields the caller gave, never ones
         # filled from Python defaults (that would reset existing values).
-        given = [frozenset(item) if isinstance(item, dict) else frozenset(meta.field_names) for item in objects_data]
+        given = [
+            frozenset(meta.write_field(k).name for k in item) if isinstance(item, dict) else frozenset(meta.field_names)
+            for item in objects_data
+        ]
         statements: list[tuple[str, list[Any]]] = []
         for names, indexes in group_rows_by_columns(rows):
             missing = [c for c in conflict if c not in names]
@@ -448,10 +457,14 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
     def update(self, **values: Any) -> Any:
         """Set ``values`` on the instance and write just those fields."""
         meta = self._meta
+        names = []
         for name, value in values.items():
-            field = meta.field(name)
+            field = meta.write_field(name)  # a field, its column, or a relation name (author=user)
             self.__dict__[field.name] = field.clean(value)
-        self.save(update_fields=list(values))
+            if isinstance(value, ModelBase):
+                remember_related_instance(self, field, value)
+            names.append(field.name)
+        self.save(update_fields=names)
         return self
 
 

@@ -33,7 +33,6 @@ from matrx_orm.core.extended_query import (
     values_state,
     with_cte_state,
 )
-from matrx_orm.core.relations import field_name_for
 from matrx_orm.core.subqueries import Subquery
 
 if TYPE_CHECKING:
@@ -221,7 +220,7 @@ class QuerySetExtras:
         Runs in one transaction and locks the row (``SELECT ... FOR UPDATE``).
         """
         meta = self._state.meta
-        defaults = {field_name_for(meta, k): v for k, v in (defaults or {}).items()}
+        defaults = {meta.write_field(k).name: v for k, v in (defaults or {}).items()}
         with transaction(meta.database):
             obj = self.select_for_update().filter(**kwargs).first()
             if obj is None:
@@ -233,10 +232,7 @@ class QuerySetExtras:
             plain = {k: v for k, v in defaults.items() if getattr(v, "as_sql", None) is None}
             computed = {k: v for k, v in defaults.items() if k not in plain}
             if plain:
-                for name, value in plain.items():
-                    field = meta.field(name)
-                    obj.__dict__[field.name] = field.clean(value)
-                obj.save(update_fields=list(plain))
+                obj.update(**plain)
             if computed:
                 # Expressions (F("views") + 1) are computed by the database on the locked row.
                 rows = self._with(type(self._state)(meta)).filter(**obj.pk_filter()).update_returning(**computed)
@@ -249,10 +245,8 @@ class QuerySetExtras:
     def _create_values(self, defaults: dict[str, Any] | None, lookups: dict[str, Any]) -> dict[str, Any]:
         meta = self._state.meta
         # get_or_create(author=user): a foreign key's relation name writes its column field.
-        values = {field_name_for(meta, k): v for k, v in lookups.items() if "__" not in k}
-        for key in values:
-            meta.field(key)
-        values.update({field_name_for(meta, k): v for k, v in (defaults or {}).items()})
+        values = {meta.write_field(k).name: v for k, v in lookups.items() if "__" not in k}
+        values.update({meta.write_field(k).name: v for k, v in (defaults or {}).items()})
         return values
 
     def earliest(self, *fields: Any) -> Any:

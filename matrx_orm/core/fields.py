@@ -1161,6 +1161,10 @@ class ForeignKey(Field):
     def to_python(self, value: Any) -> Any:
         target = self.target_field()
         if isinstance(value, _model_base()):
+            # An instance stands for its key, but only an instance of the target model:
+            # a User where a Post is expected would silently write the wrong row's id.
+            if value._meta.key != self.target_meta().key:  # type: ignore[attr-defined]
+                raise self.fail(value, f"expected a {self.target_name} instance or key, not a {type(value).__name__}")
             value = getattr(value, target.name)
         try:
             return target.to_python(value)

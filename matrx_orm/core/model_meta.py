@@ -118,6 +118,21 @@ class ModelMeta:
             field=name,
         )
 
+    def write_field(self, name: str) -> Field:
+        """Return the field a write keyword names: a field, ``pk``, a column or a relation.
+
+        ``Post.create(author=user)`` writes ``author_id``: the relation name of a
+        foreign key (the field name without ``_id``) stands for the key column, as
+        in Django. Anything else raises FieldError naming the model and the field.
+        """
+        try:
+            return self.field(name)
+        except FieldError:
+            for fk in self.fk_fields.values():
+                if fk.relation_name == name:
+                    return fk
+            raise
+
     def require_pk(self, operation: str) -> tuple[Field, ...]:
         """Return the primary-key fields, or raise when the model has none."""
         if not self.pk_fields:
@@ -214,18 +229,23 @@ class ModelBase(metaclass=ModelMetaclass):
         values = self.__dict__
         for field_name, field in meta.fields.items():
             if field_name in kwargs:
-                values[field_name] = field.clean(kwargs.pop(field_name))
+                value = kwargs.pop(field_name)
+                values[field_name] = field.clean(value)
+                if isinstance(value, ModelBase):
+                    remember_related_instance(self, field, value)
             elif field.has_default():
                 values[field_name] = field.clean(field.get_default())
             else:
                 values[field_name] = None
-        if kwargs:
-            unknown = next(iter(kwargs))
-            raise FieldError(
-                f"{meta.name} has no field {unknown!r}; fields are: {', '.join(meta.fields)}",
-                model=meta.name,
-                field=unknown,
-            ).with_value(kwargs[unknown])
+        for key, value in kwargs.items():
+            # "pk", a column name or a relation name (author=user for author_id).
+            try:
+                field = meta.write_field(key)
+            except FieldError as exc:
+                raise exc.with_value(value) from None
+            values[field.name] = field.clean(value)
+            if isinstance(value, ModelBase):
+                remember_related_instance(self, field, value)
         self._persisted = False
 
     @property
@@ -273,6 +293,32 @@ class ModelBase(metaclass=ModelMetaclass):
         return hash((self._meta.key, self.pk))
 
 
+#: Instance attribute holding related objects already loaded (see core.relations).
+RELATED_KEY = "_matrx_related"
+
+
+def remember_related_instance(obj: ModelBase, field: Field, value: ModelBase) -> None:
+    """Cache ``value`` as ``obj``'s related object when it was given for foreign key ``field``.
+
+    ``Post(author=user)`` / ``Post.create(author=user)`` then answer ``post.author``
+    without a query. ``field.clean()`` has already checked that ``value`` is an
+    instance of the target model.
+    """
+    if isinstance(field, ForeignKey):
+        cache = obj.__dict__.get(RELATED_KEY)
+        if cache is None:
+            cache = obj.__dict__[RELATED_KEY] = {}
+        cache[field.relation_name] = value
+
+
+def remember_related_instances(obj: ModelBase, given: dict[str, Any]) -> None:
+    """Apply ``remember_related_instance`` to every model instance among the keywords of a write."""
+    meta = obj._meta
+    for key, value in given.items():
+        if isinstance(value, ModelBase):
+            remember_related_instance(obj, meta.write_field(key), value)
+
+
 def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, Any]:
     """Return cleaned values for an INSERT: given ones, then Python defaults.
 
@@ -285,7 +331,7 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
         renamed: dict[str, Any] = {}
         for key, value in data.items():
             try:
-                renamed[meta.field(key).name] = value
+                renamed[meta.write_field(key).name] = value
             except FieldError as exc:
                 raise exc.with_value(value) from None
         data = renamed

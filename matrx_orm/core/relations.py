@@ -37,7 +37,7 @@ from matrx_orm.core.exceptions import (
 from matrx_orm.core.fields import Field, ForeignKey, ManyToManyField
 from matrx_orm.core.hydrate import hydrate_rows, row_names
 from matrx_orm.core.lookups import LOOKUPS
-from matrx_orm.core.model_meta import ModelMeta
+from matrx_orm.core.model_meta import RELATED_KEY, ModelMeta
 from matrx_orm.core.naming import qualified_name, quote_ident, snake_case
 from matrx_orm.core.query_state import Condition, QueryState, _path_resolvers
 from matrx_orm.core.registry import all_metas, registry_generation, resolve_meta, twin
@@ -72,7 +72,6 @@ __all__ = [
     "table_ref",
     "prefetch_source_fields",
     "loaded_value",
-    "field_name_for",
     "render_relation_condition",
     "render_relation_value",
 ]
@@ -80,9 +79,6 @@ __all__ = [
 FK = "fk"
 IFK = "ifk"
 M2M = "m2m"
-
-#: Key of the per-instance dict of fetched related objects, in ``obj.__dict__``.
-RELATED_KEY = "_matrx_related"
 
 
 class Relation:
@@ -760,14 +756,6 @@ def prefetch_source_fields(meta: ModelMeta, fields: tuple[str, ...], paths: Sequ
         if name not in fields and name not in needed:
             needed.append(name)
     return fields + tuple(needed) if needed else fields
-
-
-def field_name_for(meta: ModelMeta, name: str) -> str:
-    """Return the field ``name`` writes: a foreign key's relation name (``"author"``) means its field (``"author_id"``)."""
-    if name in meta.fields:
-        return name
-    rel = relations_of(meta).by_name.get(name)
-    return rel.fk_field.name if rel is not None and rel.fk_field is not None else name
 
 
 def loaded_value(obj: Any, name: str) -> Any:

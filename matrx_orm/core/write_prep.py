@@ -50,7 +50,7 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
                     field=key,
                 )
             try:
-                field = meta.field(key)
+                field = meta.write_field(key)
             except FieldError as exc:
                 raise exc.with_value(value) from None
         else:

@@ -296,3 +296,22 @@ def test_super_calls_work_in_both_twins() -> None:
         assert obj.describe() == "child+SuperCaller:hey"
         assert obj.loud_note == "HEY!"
 
+
+
+def test_write_keywords_accept_relation_names_and_check_the_instance_model() -> None:
+    from tests.models_relations_async import RelPost, RelTag, RelUser
+
+    meta = RelPost._meta
+    assert meta.write_field("author").name == "author_id"
+    assert meta.write_field("pk").name == "id"
+    with pytest.raises(FieldError, match="RelPost has no field 'writer'"):
+        meta.write_field("writer")
+    user = RelUser(id=uuid.uuid4(), username="u")
+    post = RelPost(title="t", author=user)
+    assert post.author_id == user.id and post.author is user
+    # The sync twin of the target is the same table: accepted.
+    from tests.models_relations_sync import RelUser as SyncRelUser
+
+    assert RelPost(title="t", author=SyncRelUser(id=user.id, username="u")).author_id == user.id
+    with pytest.raises(ValidationError, match=r"RelPost\.author_id: expected a RelUser instance or key, not a RelTag"):
+        RelPost(title="t", author=RelTag(name="x"))

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from matrx_orm_sync import FieldError, RelationNotLoaded, capture_queries
+from matrx_orm_sync import FieldError, RelationNotLoaded, ValidationError, capture_queries
 from tests.level2.relations_db import rel_db  # noqa: F401  (fixture)
 from tests.models_relations_sync import (
     AuthUser,
@@ -282,3 +282,53 @@ def test_unloaded_relation_is_an_error_not_a_query(db):
         with pytest.raises(RelationNotLoaded, match="fetch_fk"):
             _ = post.author
     assert queries == []
+
+
+# -- writing through a relation name ------------------------------------------------------
+def test_create_and_update_by_relation_name(db):
+    alice = RelUser.create(username="alice")
+    bob = RelUser.create(username="bob")
+    post = RelPost.create(title="By name", author=alice)
+    assert db.execute("SELECT author_id FROM rel_post WHERE id = %s", [post.id]).fetchone() == (alice.id,)
+    # The instance given is remembered: no query to read it back.
+    with capture_queries() as queries:
+        assert post.author is alice
+    assert queries == []
+    post.update(author=bob)
+    assert db.execute("SELECT author_id FROM rel_post WHERE id = %s", [post.id]).fetchone() == (bob.id,)
+    assert post.author_id == bob.id and post.author is bob
+    # A key works as well as an instance; the relation cache is then stale and not served.
+    post.update(author=alice.id)
+    assert db.execute("SELECT author_id FROM rel_post WHERE id = %s", [post.id]).fetchone() == (alice.id,)
+    assert not post.is_related_loaded("author")
+
+
+def test_bulk_create_upsert_and_get_or_create_by_relation_name(db):
+    alice = RelUser.create(username="alice")
+    bob = RelUser.create(username="bob")
+    made = RelPost.bulk_create([{"title": "one", "author": alice}, {"title": "two", "author": bob.id}])
+    assert [p.author_id for p in made] == [alice.id, bob.id]
+    # upsert's default update list is the keys given: "author" counts as author_id.
+    RelPost.upsert({"id": made[0].id, "title": "one", "author": bob}, ["id"])
+    assert db.execute("SELECT author_id FROM rel_post WHERE id = %s", [made[0].id]).fetchone() == (bob.id,)
+    post, created = RelPost.get_or_create(title="three", defaults={"author": alice})
+    assert created and post.author_id == alice.id
+    post, created = RelPost.update_or_create(title="three", defaults={"author": bob})
+    assert not created
+    assert db.execute("SELECT author_id FROM rel_post WHERE title = 'three'").fetchone() == (bob.id,)
+    rows = db.execute("SELECT title, author_id FROM rel_post ORDER BY title").fetchall()
+    assert rows == [("one", bob.id), ("three", bob.id), ("two", bob.id)]
+
+
+def test_foreign_key_refuses_an_instance_of_another_model_before_sql(db):
+    alice = RelUser.create(username="alice")
+    tag = RelTag.create(name="python")
+    with capture_queries() as queries:
+        with pytest.raises(ValidationError, match=r"RelPost\.author_id: expected a RelUser instance or key, not a RelTag"):
+            RelPost.create(title="wrong", author_id=tag)
+        with pytest.raises(ValidationError, match="expected a RelUser"):
+            RelPost.create(title="wrong", author=tag)
+        with pytest.raises(FieldError, match="RelPost has no field 'writer'"):
+            RelPost.create(title="wrong", writer=alice)
+    assert queries == []
+    assert db.execute("SELECT count(*) FROM rel_post").fetchone() == (0,)
