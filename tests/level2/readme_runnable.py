@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from matrx_orm import DatabaseProjectConfig, get_database_config, register_database
+from matrx_orm import ConfigurationError, DatabaseProjectConfig, get_database_config, register_database
 from matrx_orm.core.ddl import model_ddl
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.query_log import query_hooks, set_query_log_params, set_slow_query_threshold
@@ -91,11 +91,22 @@ def create_new_tables(conn: psycopg.Connection[Any], namespace: dict[str, Any], 
     for value in list(namespace.values()):
         meta = value.__dict__.get("_meta") if isinstance(value, type) else None
         if isinstance(meta, ModelMeta) and id(meta) not in created and not meta.abstract and not meta.unfetchable:
-            created.add(id(meta))
             metas.append(meta)
-    if metas:
-        for statement in model_ddl(metas):
-            conn.execute(statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1).encode())
+    if not metas:
+        return
+    # A model may name one declared further down (Post before Tag): its DDL cannot be built
+    # (or fails on the missing table) until then, so it waits for the next statement.
+    try:
+        statements = model_ddl(metas)
+    except ConfigurationError:
+        return
+    try:
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1).encode())
+    except psycopg.errors.UndefinedTable:
+        return
+    created.update(id(meta) for meta in metas)
 
 
 @pytest.fixture(scope="session")
