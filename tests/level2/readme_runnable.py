@@ -35,6 +35,7 @@ import psycopg
 import pytest
 
 from matrx_orm import ConfigurationError, DatabaseProjectConfig, get_database_config, register_database
+from matrx_orm.core import registry
 from matrx_orm.core.ddl import model_ddl
 from matrx_orm.core.model_meta import ModelMeta
 from matrx_orm.core.query_log import query_hooks, set_query_log_params, set_slow_query_threshold
@@ -109,6 +110,20 @@ def create_new_tables(conn: psycopg.Connection[Any], namespace: dict[str, Any], 
     created.update(id(meta) for meta in metas)
 
 
+def forget_readme_models() -> None:
+    """Unregister the models a section declared (namespace ``readme_<section>``).
+
+    Sections declare their own ``User``/``Post``/``Tag``; left registered, one section's
+    models would resolve another's relations and change its derived inverse names.
+    """
+    with registry._lock:
+        for name, bucket in list(registry._metas_by_name.items()):
+            bucket[:] = [m for m in bucket if not m.module.startswith("readme_")]
+            if not bucket:
+                del registry._metas_by_name[name]
+        registry._generation += 1
+
+
 @pytest.fixture(scope="session")
 def readme_server_db(db_config: DatabaseProjectConfig) -> Iterator[DatabaseProjectConfig]:
     """A database of the session's server for the README examples (dropped at the end)."""
@@ -143,6 +158,7 @@ def readme_db(readme_server_db: DatabaseProjectConfig, registered_db: Any) -> It
             yield conn
         finally:
             matrx_orm_sync.close_pool(README_DATABASE)
+            forget_readme_models()
             register_database(original)
             set_slow_query_threshold(saved_logging[0])
             set_query_log_params(saved_logging[1])

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.anyio
 
 
 def test_the_readme_has_runnable_examples():
-    assert {"quickstart", "crud", "querying", "relationships", "logging", "streaming"} <= set(runnable_sections())
+    assert {
+        "quickstart", "crud", "querying", "transactions", "relationships", "cache", "manager", "errors", "logging", "streaming"
+    } <= set(runnable_sections())
 
 
 @pytest.mark.parametrize("section", sorted(runnable_sections()))
