@@ -21,7 +21,7 @@ from typing import Any
 
 from psycopg import sql
 
-from matrx_orm.core.exceptions import ConfigurationError
+from matrx_orm.core.exceptions import ConfigurationError, FieldError
 from matrx_orm.core.fields import (
     NOT_PROVIDED,
     ArrayField,
@@ -90,9 +90,11 @@ def table_ident(schema: str, name: str) -> str:
     return ddl_ident(name) if schema == DEFAULT_SCHEMA else ddl_ident(schema, name)
 
 
-def _columns(columns: Iterable[str]) -> str:
-    # Expressions (``lower(email)``) are written as given; names are quoted.
-    return ", ".join(c if "(" in c or " " in c else ddl_ident(c) for c in columns)
+def _columns(columns: Iterable[str], known: Iterable[str] = ()) -> str:
+    # Expressions (``lower(email)``, ``created_at DESC``) are written as given; names are
+    # quoted, and a column of the table always counts as a name, whatever it holds ("my col").
+    names = set(known)
+    return ", ".join(ddl_ident(c) if c in names or not ("(" in c or " " in c) else c for c in columns)
 
 
 def _names(columns: Iterable[str]) -> str:
@@ -208,11 +210,11 @@ def column_from_field(field: Field) -> ColumnSnapshot:
 
 
 def _column_for(meta: ModelMeta, name: str, where: str) -> str:
-    if "(" in name or " " in name:
-        return name
     try:
         return meta.field(name).column
-    except Exception:
+    except FieldError:
+        if "(" in name or " " in name:
+            return name  # an expression: lower(email), created_at DESC
         raise ConfigurationError(
             f"{meta.name}.{where} names {name!r}, which is not a field of {meta.name}", model=meta.name
         ) from None
@@ -494,7 +496,7 @@ def create_index_sql(table: TableSnapshot, index: IndexSnapshot) -> str:
     where = f" WHERE {index.where}" if index.where else ""
     return (
         f"CREATE {unique}INDEX IF NOT EXISTS {ddl_ident(index.name)} ON {table_ident(table.schema, table.name)}"
-        f"{using} ({_columns(index.columns)}){where}"
+        f"{using} ({_columns(index.columns, table.columns)}){where}"
     )
 
 

@@ -247,6 +247,24 @@ def test_unknown_field_in_indexes_is_a_configuration_error():
         ddl.table_from_model(DdlBadIndex._meta)
 
 
+def test_index_on_a_column_whose_name_holds_a_space_is_quoted_and_expressions_are_kept():
+    class DdlSpacedIndex(Model):
+        id = AutoField()
+        label = CharField(max_length=20, db_column="my label", index=True)
+        created = IntegerField()
+        _table_name = "ddl_spaced_index"
+        _database = DB
+        _indexes = [("label", "created DESC"), {"fields": ["lower(\"my label\")"], "name": "spaced_lower"}]
+
+    table = ddl.table_from_model(DdlSpacedIndex._meta)
+    assert [ddl.create_index_sql(table, i) for i in table.indexes] == [
+        'CREATE INDEX IF NOT EXISTS "idx_ddl_spaced_index_mylabel" ON "ddl_spaced_index" ("my label")',
+        'CREATE INDEX IF NOT EXISTS "idx_ddl_spaced_index_mylabel_createdDESC" ON "ddl_spaced_index" '
+        '("my label", created DESC)',
+        'CREATE INDEX IF NOT EXISTS "spaced_lower" ON "ddl_spaced_index" (lower("my label"))',
+    ]
+
+
 def test_long_constraint_names_are_shortened_deterministically():
     name = ddl.constraint_name("t" * 50, ["column_" * 3], "fkey")
     assert len(name) <= 63 and name.endswith("_fkey")
