@@ -263,7 +263,7 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     for keys, group in by_given.items()
                 ]
             else:
-                updates = check_field_names(meta, update_fields, "upsert(update_fields=)")
+                updates = check_field_names(meta, update_fields, "upsert(update_fields=)", written=True)
                 absent = [u for u in updates if u not in names]
                 if absent:
                     raise ParameterError(
@@ -291,7 +291,7 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         if not objects:
             return 0
         meta.require_pk("bulk_update()")
-        names = check_field_names(meta, fields, "bulk_update(fields=)")
+        names = check_field_names(meta, fields, "bulk_update(fields=)", written=True)
         if not names:
             raise ParameterError(f"{meta.name}.bulk_update() needs at least one field", model=meta.name)
         rows: list[list[Any]] = []
@@ -384,6 +384,8 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         meta = self._meta
         if not self._persisted:
             data = {n: v for n, v in self.__dict__.items() if n in meta.fields}
+            for field in meta.computed_fields:
+                data.pop(field.name, None)  # PostgreSQL computes it; the INSERT's RETURNING brings it back
             for field in meta.db_generated_fields:
                 if data.get(field.name) is None:
                     data.pop(field.name, None)
@@ -409,10 +411,23 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
         if not values:
             return self
         state = QueryState(meta).add_where(build_where(meta, (), where))
-        query, params = compile_update(state, values)
+        # Generated columns may depend on what changed: read them back in the same statement.
+        computed = meta.computed_fields
+        query, params = compile_update(state, values, returning=bool(computed))
         # A failed save (count 0: the row changed or vanished behind our back) invalidates too.
         async with cache_writing(meta, pk_keys(meta, [self])):
-            count = await execute(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where)
+            if computed:
+                rows = await fetch_all(meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()",
+                                       filters=where)
+                count = len(rows)
+            else:
+                count = await execute(
+                    meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where
+                )
+        if computed and count:
+            fresh = hydrate_rows(type(self), meta.field_names, rows[:1])[0].__dict__
+            for field in computed:
+                self.__dict__[field.name] = fresh[field.name]
         if count == 0:
             if version is not None:
                 raise StaleObjectError(

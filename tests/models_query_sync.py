@@ -12,5 +12,6 @@ QCategory = _models.QCategory.sync
 QTimestamped = _models.QTimestamped
 QNote = _models.QNote.sync
 QEvent = _models.QEvent.sync
+QLine = _models.QLine.sync
 
-__all__ = ["QAuthor", "QArticle", "QBooking", "QCategory", "QTimestamped", "QNote", "QEvent", "SCHEMA_SQL", "TABLES"]
+__all__ = ["QAuthor", "QArticle", "QBooking", "QCategory", "QTimestamped", "QNote", "QEvent", "QLine", "SCHEMA_SQL", "TABLES"]

@@ -157,8 +157,8 @@ _ARRAY_ITEM = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 # Keyword arguments are written in this order (type-specific ones come first).
 _KWARG_ORDER = (
-    "primary_key", "null", "unique", "index", "default", "db_default", "choices", "db_column", "on_delete",
-    "on_update", "help_text",
+    "primary_key", "null", "unique", "index", "default", "db_default", "db_generated", "choices", "db_column",
+    "on_delete", "on_update", "help_text",
 )
 
 
@@ -716,10 +716,8 @@ def _plan_fields(
         if column.name in unique_columns and not (is_pk and single_pk):
             call.kwargs["unique"] = True
         if column.generated:
-            comments.append(
-                f"GENERATED ALWAYS AS ({column.generated}) STORED: computed by PostgreSQL, never write it "
-                "(leave it out of create() and update_item(); pass update_fields= to save())"
-            )
+            # Computed by PostgreSQL: the ORM reads it and never writes it.
+            call.kwargs["db_generated"] = column.generated
         elif not model.stub:
             _choose_default(call, column)
         if (

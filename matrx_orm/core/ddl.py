@@ -206,6 +206,7 @@ def column_from_field(field: Field) -> ColumnSnapshot:
         default=field_default_sql(field),
         identity="d" if isinstance(field, AutoField) else "",
         comment=field.help_text,
+        generated=field.db_generated,
     )
 
 

@@ -96,6 +96,8 @@ class Field:
     ``null`` defaults to True as in SPEC; a primary key is never nullable.
     ``default`` may be a value or a zero-argument callable. ``db_default`` is
     a SQL expression used only in DDL (``"now()"``, ``"gen_random_uuid()"``).
+    ``db_generated`` makes the column ``GENERATED ALWAYS AS (<expression>) STORED``:
+    PostgreSQL computes it, the ORM reads it and never writes it.
     """
 
     #: PostgreSQL type of the column, as written in DDL.
@@ -126,7 +128,16 @@ class Field:
         db_column: str | None = None,
         help_text: str = "",
         choices: Iterable[Any] | None = None,
+        db_generated: str | None = None,
     ) -> None:
+        if db_generated is not None:
+            if not isinstance(db_generated, str) or not db_generated.strip():
+                raise ConfigurationError(f"db_generated= takes a SQL expression, got {db_generated!r}")
+            if primary_key or default is not NOT_PROVIDED or db_default is not None:
+                # PostgreSQL computes the value: nothing else may supply one.
+                raise ConfigurationError(
+                    f"db_generated={db_generated!r} cannot be combined with primary_key, default or db_default"
+                )
         if choices is not None:
             # Values or (value, label) pairs; checked by validate() before any SQL is sent.
             pairs = [c if isinstance(c, tuple) and len(c) == 2 else (c, str(c)) for c in choices]
@@ -140,6 +151,7 @@ class Field:
         self.default = default
         self.index = index
         self.db_default = db_default
+        self.db_generated = db_generated
         self.help_text = help_text
         self.name: str = ""
         self.column: str = db_column or ""
@@ -213,6 +225,8 @@ class Field:
             out["default"] = self.default
         if self.db_default is not None:
             out["db_default"] = self.db_default
+        if self.db_generated is not None:
+            out["db_generated"] = self.db_generated
         if self.choice_labels is not None:
             out["choices"] = list(self.choice_labels.items())
         return out

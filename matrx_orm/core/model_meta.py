@@ -80,6 +80,8 @@ class ModelMeta:
             f for f in self.fields.values() if isinstance(f, DateTimeField) and (f.auto_now_add or f.auto_now)
         )
         self.db_generated_fields = tuple(f for f in self.fields.values() if isinstance(f, AutoField))
+        #: ``db_generated`` columns: read like any column, never written.
+        self.computed_fields = tuple(f for f in self.fields.values() if f.db_generated is not None)
 
         columns = [f.column for f in self.fields.values()]
         self.columns: tuple[str, ...] = tuple(columns)
@@ -338,6 +340,10 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     for name, field, is_auto, missing in _insert_plan(meta):
         if name in data:
             value = data[name]
+            if missing is _COMPUTED:
+                if value is not None:
+                    raise computed_field_error(field, value)
+                continue
             if value is None and (is_auto or field.primary_key):
                 # A NULL key means "generate it" (Python default, identity, SQL default);
                 # a key nothing generates is refused before SQL, not by PostgreSQL.
@@ -349,7 +355,7 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
                     raise field.fail(None, "a primary key cannot be NULL")
                 continue
             out[name] = field.get_db_prep_value(value)
-        elif missing is _SKIP:
+        elif missing is _SKIP or missing is _COMPUTED:
             continue
         elif missing is _DEFAULT:
             out[name] = field.get_db_prep_value(field.get_default())
@@ -360,7 +366,19 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     return out
 
 
-_SKIP, _DEFAULT, _NOW, _REQUIRED = "skip", "default", "now", "required"
+_SKIP, _DEFAULT, _NOW, _REQUIRED, _COMPUTED = "skip", "default", "now", "required", "computed"
+
+
+def computed_field_error(field: Field, value: Any) -> FieldError:
+    """Return the error for a write to a ``db_generated`` column (PostgreSQL would refuse it)."""
+    error = FieldError(
+        f"{field.model_name}.{field.name} is GENERATED ALWAYS AS ({field.db_generated}): PostgreSQL computes it, "
+        "it cannot be written",
+        model=field.model_name,
+        field=field.name,
+    )
+    error.with_value(value)
+    return error
 
 
 def _insert_plan(meta: ModelMeta) -> tuple[tuple[str, Field, bool, str], ...]:
@@ -371,7 +389,9 @@ def _insert_plan(meta: ModelMeta) -> tuple[tuple[str, Field, bool, str], ...]:
         steps = []
         for name, field in meta.fields.items():
             is_auto = isinstance(field, AutoField)
-            if field.has_default():
+            if field.db_generated is not None:
+                missing = _COMPUTED
+            elif field.has_default():
                 missing = _DEFAULT
             elif isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add):
                 missing = _NOW

@@ -11,7 +11,7 @@ from typing import Any
 
 from matrx_orm.core.exceptions import FieldError, ParameterError
 from matrx_orm.core.fields import AutoField, DateTimeField
-from matrx_orm.core.model_meta import ModelBase, ModelMeta, field_values_for_insert
+from matrx_orm.core.model_meta import ModelBase, ModelMeta, computed_field_error, field_values_for_insert
 
 __all__ = [
     "prepare_update_values",
@@ -26,13 +26,19 @@ __all__ = [
 MAX_PARAMS = 65535
 
 
-def check_field_names(meta: ModelMeta, names: Iterable[str], what: str) -> tuple[str, ...]:
-    """Return ``names`` as field names, raising FieldError on an unknown one."""
+def check_field_names(meta: ModelMeta, names: Iterable[str], what: str, *, written: bool = False) -> tuple[str, ...]:
+    """Return ``names`` as field names, raising FieldError on an unknown one.
+
+    ``written=True``: the fields are about to be written, so a ``db_generated`` one is refused.
+    """
     out = []
     for name in names:
         if not isinstance(name, str):
             raise ParameterError(f"{meta.name}.{what}: field names must be strings, got {name!r}", model=meta.name)
-        out.append(meta.field(name).name)
+        field = meta.field(name)
+        if written and field.db_generated is not None:
+            raise computed_field_error(field, name)
+        out.append(field.name)
     return tuple(out)
 
 
@@ -55,6 +61,8 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
                 raise exc.with_value(value) from None
         else:
             field = meta.fields[key]
+        if field.db_generated is not None:
+            raise computed_field_error(field, value)
         if getattr(value, "as_sql", None) is not None:
             # An expression (F("views") + 1, Case(...)): validate its names against the model now.
             resolve = getattr(value, "resolve_expression", None)
@@ -74,6 +82,8 @@ def _as_dict(meta: ModelMeta, item: Any) -> dict[str, Any]:
         for f in meta.db_generated_fields:
             if data.get(f.name) is None:
                 data.pop(f.name, None)
+        for computed in meta.computed_fields:
+            data.pop(computed.name, None)  # an instance carries the computed value it was read with
         return data
     raise ParameterError(
         f"{meta.name}: expected a dict or a {meta.name} instance, got {type(item).__name__}", model=meta.name
@@ -137,6 +147,10 @@ def instance_update_values(obj: ModelBase, names: Sequence[str] | None) -> dict[
     for name in chosen:
         field = meta.field(name)
         if isinstance(field, AutoField) or field.primary_key:
+            continue
+        if field.db_generated is not None:
+            if names is not None:
+                raise computed_field_error(field, obj.__dict__.get(field.name))
             continue
         if meta.version_field is not None and field is meta.version_field:
             continue

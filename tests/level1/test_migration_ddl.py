@@ -341,3 +341,21 @@ def test_different_defaults_stay_different():
     assert normalize_default("'a'") != normalize_default("'b'::text")
     assert normalize_default("0") != normalize_default("1")
     assert normalize_default(None) is None and normalize_default("NULL") is None
+
+
+def test_db_generated_field_is_a_stored_generated_column():
+    from tests.models_query_async import QLine
+
+    table = ddl.table_from_model(QLine._meta)
+    create = ddl.create_table_sql(table)
+    assert '"total" INTEGER GENERATED ALWAYS AS (price * qty) STORED' in create
+    assert '"sku_key" VARCHAR(20) GENERATED ALWAYS AS (lower(sku)) STORED' in create
+    assert "DEFAULT" not in create.split('"qty"')[1].split("\n")[1]  # no default on a generated column
+
+
+def test_db_generated_cannot_be_combined_with_a_value_source():
+    for kwargs in ({"default": 1}, {"db_default": "1"}, {"primary_key": True}):
+        with pytest.raises(ConfigurationError, match="db_generated='a \\+ 1' cannot be combined"):
+            IntegerField(db_generated="a + 1", **kwargs)
+    with pytest.raises(ConfigurationError, match="db_generated= takes a SQL expression"):
+        IntegerField(db_generated="  ")

@@ -25,6 +25,7 @@ from matrx_orm import (
     CharField,
     DateTimeField,
     DecimalField,
+    FieldError,
     ForeignKey,
     IntegerField,
     JSONField,
@@ -261,6 +262,14 @@ async def test_every_column_type_round_trips_through_generated_fields(cg):
     assert loaded.c_total == decimal.Decimal("24.690")  # generated column, read only
     filtered = await everything.load_items(c_mood="sad", count_=3)
     assert [r.id for r in filtered] == [row.id]
+    # The generated model declares it db_generated: a full save() leaves it to PostgreSQL and
+    # reads the recomputed value back; writing it is refused before SQL.
+    loaded.c_dec = decimal.Decimal("1.5")
+    await loaded.save()
+    assert loaded.c_total == decimal.Decimal("3.000")
+    assert cg.query("SELECT c_total FROM cg_everything WHERE id = %s", [row.id]) == [(decimal.Decimal("3.000"),)]
+    with pytest.raises(FieldError, match=r"c_total is GENERATED ALWAYS AS \(\(c_dec \* \(2\)::numeric\)\)"):
+        await everything.update_item(row.id, c_total=1)
 
 
 async def test_schema_manager_include_and_exclude_from_async_code(cg):

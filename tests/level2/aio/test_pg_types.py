@@ -11,15 +11,18 @@ from matrx_orm import (
     FieldError,
     ParameterError,
     Range,
+    SchemaDiff,
     SearchHeadline,
     SearchQuery,
     SearchRank,
     SearchVector,
+    TableFilter,
     ValidationError,
+    capture_queries,
 )
 from tests.level2.query_db import q_db  # noqa: F401  (fixture)
 from tests.level2.query_seed import seed_articles
-from tests.models_query_async import QArticle, QAuthor, QBooking
+from tests.models_query_async import QArticle, QAuthor, QBooking, QLine
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("q_db")]
 
@@ -217,3 +220,40 @@ async def test_transforms_and_lookups_across_relations(q_db):
     assert await titles(QArticle.filter(author__name__iexact="ALICE", author__country__regex="^N")) == [
         "Advanced SQL", "Intro to SQL"]
     assert ids
+
+
+async def test_generated_columns_are_computed_by_postgresql_and_never_written(q_db):
+    line = await QLine.create(sku="ABC-1", price=250, qty=4)
+    assert (line.total, line.sku_key) == (1000, "abc-1")  # RETURNING brings the computed values back
+    made = await QLine.bulk_create([{"sku": "B", "price": 3}, QLine(sku="C", price=5, qty=2)])
+    assert [(m.total, m.sku_key) for m in made] == [(3, "b"), (10, "c")]
+    line.qty = 5
+    await line.save()  # a full save leaves total to PostgreSQL and reads the new value back
+    assert line.total == 1250
+    assert q_db.execute("SELECT total FROM q_line WHERE id = %s", [line.id]).fetchone() == (1250,)
+    await QLine.filter(sku="B").update(price=F("price") * 2)
+    assert (await QLine.get(sku="B")).total == 6
+    upserted = await QLine.upsert({"sku": "ABC-1", "price": 100}, ["sku"])
+    assert (upserted.id, upserted.total) == (line.id, 500)
+    # Filter and order by them like any column.
+    assert await QLine.filter(total__gte=10).order_by("-total").values_list("sku", flat=True) == ["ABC-1", "C"]
+    assert await QLine.get_or_none(sku_key="c") is not None
+
+    writes = [
+        lambda: QLine.create(sku="D", price=1, total=9),
+        lambda: QLine.bulk_create([{"sku": "D", "price": 1, "total": 9}]),
+        lambda: QLine.filter(id=line.id).update(total=1),
+        lambda: QLine.bulk_update([line], ["total"]),
+        lambda: line.save(update_fields=["total"]),
+        lambda: QLine.upsert({"sku": "E", "price": 1}, ["sku"], update_fields=["total"]),
+    ]
+    with capture_queries() as queries:
+        for write in writes:
+            with pytest.raises(FieldError, match=r"QLine\.total is GENERATED ALWAYS AS \(price \* qty\)"):
+                await write()
+    assert queries == []
+    assert q_db.execute("SELECT sku, price, qty, total FROM q_line ORDER BY sku").fetchall() == [
+        ("ABC-1", 100, 5, 500), ("B", 6, 1, 6), ("C", 5, 2, 10),
+    ]
+    # The model describes the hand-written table exactly: makemigrations has nothing to do.
+    assert await SchemaDiff("test_db", models=[QLine], table_filter=TableFilter(include=["q_line"])).operations() == []

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 
 def test_the_readme_has_runnable_examples():
     assert {
-        "quickstart", "crud", "querying", "transactions", "relationships", "cache", "manager", "errors", "logging", "streaming"
+        "quickstart", "models", "crud", "querying", "transactions", "relationships", "cache", "manager", "errors", "logging", "streaming"
     } <= set(runnable_sections())
 
 
