@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar, cast
 
-from matrx_orm.core.exceptions import ConfigurationError, FieldError
+from matrx_orm.core.exceptions import ConfigurationError, FieldError, ParameterError
 from matrx_orm.core.fields import (
     NOT_PROVIDED,
     AutoField,
@@ -229,9 +229,11 @@ class ModelBase(metaclass=ModelMetaclass):
         if meta.abstract:
             raise ConfigurationError(f"{meta.name} is abstract and cannot be instantiated", model=meta.name)
         values = self.__dict__
+        matched = 0
         for field_name, field in meta.fields.items():
             if field_name in kwargs:
-                value = kwargs.pop(field_name)
+                matched += 1
+                value = kwargs[field_name]
                 values[field_name] = field.clean(value)
                 if isinstance(value, ModelBase):
                     remember_related_instance(self, field, value)
@@ -239,15 +241,14 @@ class ModelBase(metaclass=ModelMetaclass):
                 values[field_name] = field.clean(field.get_default())
             else:
                 values[field_name] = None
-        for key, value in kwargs.items():
+        if matched != len(kwargs):
             # "pk", a column name or a relation name (author=user for author_id).
-            try:
-                field = meta.write_field(key)
-            except FieldError as exc:
-                raise exc.with_value(value) from None
-            values[field.name] = field.clean(value)
-            if isinstance(value, ModelBase):
-                remember_related_instance(self, field, value)
+            renamed = _rename_write_keys(meta, {k: v for k, v in kwargs.items() if k not in meta.fields}, kwargs)
+            for name, value in renamed.items():
+                field = meta.fields[name]
+                values[name] = field.clean(value)
+                if isinstance(value, ModelBase):
+                    remember_related_instance(self, field, value)
         self._persisted = False
 
     @property
@@ -321,6 +322,32 @@ def remember_related_instances(obj: ModelBase, given: dict[str, Any]) -> None:
             remember_related_instance(obj, meta.write_field(key), value)
 
 
+def _rename_write_keys(meta: ModelMeta, data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Return ``data`` keyed by field names (``pk``, columns and relation names mapped).
+
+    Two keywords naming one field (``author=`` and ``author_id=``, or ``pk=`` and ``id=``)
+    contradict each other: ParameterError, rather than keeping whichever came last.
+    ``given`` holds keywords already taken as field names.
+    """
+    out: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for key, value in data.items():
+        try:
+            name = meta.write_field(key).name
+        except FieldError as exc:
+            raise exc.with_value(value) from None
+        other = seen.get(name) or (name if name != key and name in given else None)
+        if other is not None:
+            raise ParameterError(
+                f"{meta.name}: {other}= and {key}= both set {meta.name}.{name}; pass one of them",
+                model=meta.name,
+                field=name,
+            )
+        seen[name] = key
+        out[name] = value
+    return out
+
+
 def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, Any]:
     """Return cleaned values for an INSERT: given ones, then Python defaults.
 
@@ -329,14 +356,8 @@ def field_values_for_insert(meta: ModelMeta, data: dict[str, Any]) -> dict[str, 
     """
     out: dict[str, Any] = {}
     if not data.keys() <= meta.fields.keys():
-        # Accept "pk" and column names; anything else raises naming model, field and value.
-        renamed: dict[str, Any] = {}
-        for key, value in data.items():
-            try:
-                renamed[meta.write_field(key).name] = value
-            except FieldError as exc:
-                raise exc.with_value(value) from None
-        data = renamed
+        # Accept "pk", column and relation names; anything else raises naming model, field and value.
+        data = _rename_write_keys(meta, data, {})
     for name, field, is_auto, missing in _insert_plan(meta):
         if name in data:
             value = data[name]

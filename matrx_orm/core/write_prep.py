@@ -63,6 +63,12 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
             field = meta.fields[key]
         if field.db_generated is not None:
             raise computed_field_error(field, value)
+        if field.name in out:
+            raise ParameterError(
+                f"{meta.name}.update(): two keywords set {meta.name}.{field.name} ({key}= is one); pass one of them",
+                model=meta.name,
+                field=field.name,
+            )
         if getattr(value, "as_sql", None) is not None:
             # An expression (F("views") + 1, Case(...)): validate its names against the model now.
             resolve = getattr(value, "resolve_expression", None)

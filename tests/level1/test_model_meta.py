@@ -315,3 +315,20 @@ def test_write_keywords_accept_relation_names_and_check_the_instance_model() -> 
     assert RelPost(title="t", author=SyncRelUser(id=user.id, username="u")).author_id == user.id
     with pytest.raises(ValidationError, match=r"RelPost\.author_id: expected a RelUser instance or key, not a RelTag"):
         RelPost(title="t", author=RelTag(name="x"))
+
+
+def test_two_keywords_for_one_field_are_refused() -> None:
+    from matrx_orm import ParameterError
+    from matrx_orm.core.model_meta import field_values_for_insert
+    from matrx_orm.core.write_prep import prepare_update_values
+    from tests.models_relations_async import RelPost, RelUser
+
+    user = RelUser(id=uuid.uuid4(), username="u")
+    with pytest.raises(ParameterError, match=r"RelPost: author_id= and author= both set RelPost\.author_id"):
+        RelPost(title="t", author_id=user.id, author=user)
+    with pytest.raises(ParameterError, match=r"id= and pk= both set RelPost\.id"):
+        RelPost(title="t", id=uuid.uuid4(), pk=uuid.uuid4())
+    with pytest.raises(ParameterError, match=r"author= and author_id= both set"):
+        field_values_for_insert(RelPost._meta, {"title": "t", "author": user, "author_id": user.id})
+    with pytest.raises(ParameterError, match=r"update\(\): two keywords set RelPost\.author_id"):
+        prepare_update_values(RelPost._meta, {"author": user, "author_id": user.id})
