@@ -14,7 +14,8 @@ A migration file is a Python module (SPEC's format)::
 
 Its name is the file stem (``0002_create_post``). Optional module attributes:
 ``lock_timeout`` / ``statement_timeout`` (``"5s"`` or milliseconds) applied
-with ``SET LOCAL`` inside the migration's transaction. A line starting with
+with ``SET LOCAL`` inside the migration's transaction; ``atomic = False`` to run
+``up``/``down`` outside a transaction (``CREATE INDEX CONCURRENTLY``). A line starting with
 ``# DESTRUCTIVE:`` marks a migration that loses data; ``migrate`` refuses it
 unless destructive operations are allowed.
 
@@ -83,6 +84,8 @@ class MigrationFile:
     destructive: list[str] = field(default_factory=list)
     lock_timeout: str | None = None
     statement_timeout: str | None = None
+    #: False: ``up``/``down`` run statement by statement in autocommit, not in one transaction.
+    atomic: bool = True
 
     @property
     def is_destructive(self) -> bool:
@@ -124,6 +127,9 @@ def load_migration_file(path: str | Path) -> MigrationFile:
     deps = getattr(module, "dependencies", [])
     if isinstance(deps, str) or not isinstance(deps, (list, tuple)) or not all(isinstance(d, str) for d in deps):
         raise MigrationError(f"migration file {path.name}: dependencies must be a list of migration names")
+    atomic = getattr(module, "atomic", True)
+    if not isinstance(atomic, bool):
+        raise MigrationError(f"migration file {path.name}: atomic must be True or False, got {atomic!r}")
     doc = (module.__doc__ or "").strip()
     return MigrationFile(
         name=path.stem,
@@ -137,6 +143,7 @@ def load_migration_file(path: str | Path) -> MigrationFile:
         destructive=[m.strip() for m in _DESTRUCTIVE_LINE.findall(text)],
         lock_timeout=_timeout(getattr(module, "lock_timeout", None), "lock_timeout", path),
         statement_timeout=_timeout(getattr(module, "statement_timeout", None), "statement_timeout", path),
+        atomic=atomic,
     )
 
 

@@ -12,7 +12,11 @@ Safety, by construction:
   migrations are refused unless allowed, before anything runs;
 * each migration runs in **its own transaction together with its
   ``_matrx_migrations`` row**: a failure leaves the database and the table
-  exactly as they were before that migration.
+  exactly as they were before that migration. A file that sets
+  ``atomic = False`` (for ``CREATE INDEX CONCURRENTLY``, which PostgreSQL
+  refuses inside a transaction) runs in autocommit instead and is recorded only
+  once it has succeeded; what it did before a failure stays, so such a file is
+  written to be re-run (``IF NOT EXISTS``).
 
 Migration files are ``async def up(db)`` / ``async def down(db)``; plain
 ``def`` functions work too. The sync package runs the same files (see
@@ -144,14 +148,22 @@ class MigrationRunner:
         try:
             # ORM calls inside the migration (data migrations) join its transaction.
             with bind_transaction(self.database, conn) as callbacks:
-                with conn.transaction():
+                if migration.atomic:
+                    with conn.transaction():
+                        self._run_body(conn, migration, func, db, direction)
+                else:
                     self._run_body(conn, migration, func, db, direction)
         except Exception as exc:
             verb = "apply" if direction == "up" else "roll back"
             reason = exc.message if isinstance(exc, ORMException) else f"{type(exc).__name__}: {exc}"
+            outcome = (
+                "its transaction was rolled back, so the database is as it was before it"
+                if migration.atomic
+                else "it is not atomic: statements that succeeded before the failure stay, and it is not recorded "
+                f"as {'applied' if direction == 'up' else 'rolled back'}; fix the cause and run it again"
+            )
             raise MigrationError(
-                f"could not {verb} migration {migration.name}; its transaction was rolled back, "
-                f"so the database is as it was before it. Cause: {reason}",
+                f"could not {verb} migration {migration.name}; {outcome}. Cause: {reason}",
                 operation="migrate" if direction == "up" else "rollback",
                 query=getattr(exc, "query", None),
                 migration=migration.name,
@@ -164,11 +176,20 @@ class MigrationRunner:
     def _run_body(
         self, conn: Connection[Any], migration: MigrationFile, func: Callable[..., Any], db: MigrationDB, direction: str
     ) -> None:
-        if migration.lock_timeout is not None:
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", [_pg_duration(migration.lock_timeout)])
-        if migration.statement_timeout is not None:
-            conn.execute("SELECT set_config('statement_timeout', %s, true)", [_pg_duration(migration.statement_timeout)])
-        _call_migration_function(func, db)
+        # In a transaction the settings are SET LOCAL; a non-atomic migration sets them for the
+        # session and puts them back afterwards (the lock connection is used for the whole run).
+        local = "true" if migration.atomic else "false"
+        settings = [("lock_timeout", migration.lock_timeout), ("statement_timeout", migration.statement_timeout)]
+        for name, value in settings:
+            if value is not None:
+                conn.execute(f"SELECT set_config('{name}', %s, {local})", [_pg_duration(value)])
+        try:
+            _call_migration_function(func, db)
+        finally:
+            if not migration.atomic and not conn.broken:
+                for name, value in settings:
+                    if value is not None:
+                        conn.execute(f"RESET {name}")
         if direction == "up":
             conn.execute(
                 "INSERT INTO _matrx_migrations (name, checksum) VALUES (%s, %s)", [migration.name, migration.checksum]

@@ -148,7 +148,16 @@ def test_broken_files_are_named(tmp_path):
     write(tmp_path / "deps", "0001_z", 'dependencies = "0000_a"\ndef up(db): pass\n')
     with pytest.raises(MigrationError, match="dependencies must be a list"):
         load_migrations(tmp_path / "deps")
+    write(tmp_path / "atomic", "0001_w", 'atomic = "no"\ndef up(db): pass\n')
+    with pytest.raises(MigrationError, match="0001_w.py: atomic must be True or False, got 'no'"):
+        load_migrations(tmp_path / "atomic")
     assert load_migrations(tmp_path / "does_not_exist") == []
+
+
+def test_atomic_defaults_to_true_and_can_be_turned_off(tmp_path):
+    write(tmp_path / "m", "0001_a", "def up(db): pass\n")
+    write(tmp_path / "m", "0002_b", 'dependencies = ["0001_a"]\natomic = False\ndef up(db): pass\n')
+    assert [(m.name, m.atomic) for m in load_migrations(tmp_path / "m")] == [("0001_a", True), ("0002_b", False)]
 
 
 def test_plan_checksums_destructive_pending_rollback_and_status(tmp_path):

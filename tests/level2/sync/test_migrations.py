@@ -767,6 +767,62 @@ def test_per_migration_statement_timeout(mig):
     assert mig.applied() == []
 
 
+def test_non_atomic_migration_creates_an_index_concurrently_and_is_recorded_only_on_success(mig):
+    write_migration(mig.dir, "0001_table", '''
+        """A table to index."""
+
+        dependencies = []
+
+        async def up(db):
+            await db.execute("CREATE TABLE mig_big (id INTEGER, email TEXT)")
+            await db.execute("INSERT INTO mig_big SELECT n, 'u' || n FROM generate_series(1, 1000) n")
+
+        async def down(db):
+            await db.execute("DROP TABLE mig_big")
+    ''')
+    write_migration(mig.dir, "0002_index", '''
+        """CONCURRENTLY cannot run in a transaction: this migration is not atomic."""
+
+        dependencies = ["0001_table"]
+        atomic = False
+        statement_timeout = "30s"
+
+        async def up(db):
+            await db.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_mig_big_email ON mig_big (email)')
+            await db.execute("SELECT FROM mig_nowhere")  # fails after the index exists
+
+        async def down(db):
+            await db.execute("DROP INDEX CONCURRENTLY IF EXISTS idx_mig_big_email")
+    ''')
+    with pytest.raises(MigrationError) as info:
+        migrate(mig.name, mig.dir)
+    message = info.value.message
+    assert "0002_index" in message and "not atomic" in message and "mig_nowhere" in message
+    # The index stayed (it ran in autocommit), the migration is not recorded, the session is clean.
+    assert mig.query("SELECT indexname FROM pg_indexes WHERE tablename = 'mig_big'") == [("idx_mig_big_email",)]
+    assert [r[0] for r in mig.applied()] == ["0001_table"]
+
+    # Fixed, it runs again (IF NOT EXISTS makes the repeat harmless) and is recorded.
+    write_migration(mig.dir, "0002_index", '''
+        """CONCURRENTLY cannot run in a transaction: this migration is not atomic."""
+
+        dependencies = ["0001_table"]
+        atomic = False
+
+        async def up(db):
+            await db.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_mig_big_email ON mig_big (email)')
+
+        async def down(db):
+            await db.execute("DROP INDEX CONCURRENTLY IF EXISTS idx_mig_big_email")
+    ''')
+    assert migrate(mig.name, mig.dir) == ["0002_index"]
+    assert [r[0] for r in mig.applied()] == ["0001_table", "0002_index"]
+    assert mig.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_mig_big_email'::regclass") == [(True,)]
+    assert rollback(mig.name, mig.dir, steps=1) == ["0002_index"]
+    assert mig.query("SELECT count(*) FROM pg_indexes WHERE tablename = 'mig_big'") == [(0,)]
+    assert [r[0] for r in mig.applied()] == ["0001_table"]
+
+
 def test_orm_calls_inside_a_migration_join_its_transaction(mig):
     # A data migration written with the ORM: async files use matrx_orm, sync ones matrx_orm_sync.
     package = "matrx_orm" if MODE == "async" else "matrx_orm_sync"
