@@ -14,6 +14,7 @@ from matrx_orm.core.exceptions import FieldError, ParameterError
 from matrx_orm.core.fields import Field
 from matrx_orm.core.lookups import LOOKUPS, Lookup
 from matrx_orm.core.model_meta import ModelBase, ModelMeta
+from matrx_orm.core.registry import registry_generation
 from matrx_orm.core.transforms import resolve_transforms, transforms_shape
 
 __all__ = ["Q", "Condition", "WhereNode", "QueryState", "build_where", "resolve_filter_key"]
@@ -108,8 +109,30 @@ class WhereNode:
 _path_resolvers: list[Any] = []
 
 
+#: (meta, filter key, registry generation, resolvers installed) -> resolved (path, field, lookup).
+_resolved_keys: dict[tuple[Any, ...], tuple[tuple[str, ...], Field, Lookup]] = {}
+_MAX_RESOLVED = 8192
+
+
 def resolve_filter_key(meta: ModelMeta, key: str) -> tuple[tuple[str, ...], Field, Lookup]:
-    """Split ``"field__lookup"`` into (path, field, lookup), raising on unknown names."""
+    """Split ``"field__lookup"`` into (path, field, lookup), raising on unknown names.
+
+    Resolved once per model and key: an application filters on a handful of keys
+    thousands of times, and walking relations and transforms for each call costs
+    more than the rest of building the condition. A new model (which may add
+    relations) starts over; unknown names raise every time and are never kept.
+    """
+    memo = (meta, key, registry_generation(), len(_path_resolvers))
+    found = _resolved_keys.get(memo)
+    if found is None:
+        found = _resolve_filter_key(meta, key)
+        if len(_resolved_keys) >= _MAX_RESOLVED:
+            _resolved_keys.clear()
+        _resolved_keys[memo] = found
+    return found
+
+
+def _resolve_filter_key(meta: ModelMeta, key: str) -> tuple[tuple[str, ...], Field, Lookup]:
     parts = key.split("__")
     lookup_name = "exact"
     if len(parts) > 1 and parts[-1] in LOOKUPS:

@@ -623,3 +623,28 @@ def test_bad_names_in_order_by_and_select() -> None:
         Member.order_by("")
     with pytest.raises(ParameterError):
         Member.filter(5)  # type: ignore[arg-type]
+
+
+def test_filter_keys_are_resolved_once_per_model_and_registry_generation():
+    from matrx_orm import FieldError
+    from matrx_orm.core import query_state
+    from matrx_orm.core.registry import registry_generation
+    from tests.models_relations_async import RelPost
+
+    first = query_state.resolve_filter_key(RelPost._meta, "author__username__startswith")
+    assert first[0] == ("author", "username") and first[2].name == "startswith"
+    assert query_state.resolve_filter_key(RelPost._meta, "author__username__startswith") is first
+    for _ in range(2):  # an unknown name raises every time; nothing is kept for it
+        with pytest.raises(FieldError, match="RelPost has no field or relation 'writer'"):
+            query_state.resolve_filter_key(RelPost._meta, "writer__username")
+    assert not any(k[1] == "writer__username" for k in query_state._resolved_keys)
+    generation = registry_generation()
+
+    class MemoProbe(Model):  # declaring a model may add relations: resolution starts over
+        id = AutoField()
+        _table_name = "memo_probe"
+        _database = "memo_probe_db"  # never registered: no migration test ever selects it
+
+    assert registry_generation() != generation
+    again = query_state.resolve_filter_key(RelPost._meta, "author__username__startswith")
+    assert again is not first and again[0] == first[0]
