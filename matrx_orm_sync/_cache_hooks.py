@@ -107,6 +107,10 @@ def cache_fill(ticket: Ticket | None, obj: Any) -> None:
         STORE.store(ticket, obj)
 
 
+#: nullcontext is reusable and stateless: one instance serves every read that needs no routing.
+_NO_CONTEXT: AbstractContextManager[None] = nullcontext()
+
+
 def cache_fill_source(tickets: Any) -> AbstractContextManager[None]:
     """Return the block to run a cache-filling read in: on the primary when replicas are in use.
 
@@ -117,7 +121,7 @@ def cache_fill_source(tickets: Any) -> AbstractContextManager[None]:
         meta = next(iter(tickets.values())).meta if isinstance(tickets, dict) else tickets.meta
         if _has_replicas(meta):
             return use_primary()
-    return nullcontext()
+    return _NO_CONTEXT
 
 
 def _has_replicas(meta: ModelMeta) -> bool:

@@ -110,16 +110,15 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
     def get_or_none(cls: type[M], *args: Any, use_cache: bool = True, **kwargs: Any) -> M | None:
         """Return the one row matching the filters, or None."""
         meta = cls._meta
-        pk_names = meta.pk_names
-        if not args and len(kwargs) == len(pk_names) and pk_names and all(n in kwargs for n in pk_names):
+        if not args and kwargs and kwargs.keys() == meta.pk_name_set:
             # Fast path: lookup by primary key, served from the state cache when it can be.
             cached, ticket = cache_read(cls, kwargs, use_cache)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
-            params = [meta.fields[n].get_db_prep_value(kwargs[n]) for n in pk_names]
+            params = [f.get_db_prep_value(kwargs[f.name]) for f in meta.pk_fields]
             with cache_fill_source(ticket):
                 row = fetch_one(
-                    meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=f"{meta.name}.get()",
+                    meta.database, compile_get_by_pk(meta), params, model=meta.name, operation=meta.get_operation,
                     filters=kwargs,
                 )
             if row is None:

@@ -535,10 +535,12 @@ def compile_bulk_delete(meta: ModelMeta, nrows: int) -> str:
 
 
 def compile_get_by_pk(meta: ModelMeta) -> str:
-    """Return ``SELECT <all columns> FROM t WHERE pk = %s [AND ...]`` for the model."""
+    """Return ``SELECT <all columns> FROM t WHERE pk = %s [AND ...]`` for the model.
 
-    def build() -> str:
+    Kept on the metadata itself (the hottest statement; its text never changes for a model).
+    """
+    text: str | None = meta.__dict__.get("_get_pk_sql")
+    if text is None:
         match = " AND ".join(f"{meta.quoted_columns[f.name]} = %s" for f in meta.pk_fields)
-        return f"SELECT {meta.select_list} FROM {meta.quoted_table} WHERE {match}"
-
-    return _cached(("get_pk", id(meta)), build)
+        text = meta.__dict__["_get_pk_sql"] = f"SELECT {meta.select_list} FROM {meta.quoted_table} WHERE {match}"
+    return text

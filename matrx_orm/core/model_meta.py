@@ -71,6 +71,9 @@ class ModelMeta:
             pk_names = [n for n, f in self.fields.items() if f.primary_key]
         self.pk_names: tuple[str, ...] = tuple(pk_names)
         self.pk_fields: tuple[Field, ...] = tuple(self.fields[n] for n in pk_names)
+        #: For the get-by-primary-key fast path: its keywords, and its operation label for errors.
+        self.pk_name_set: frozenset[str] = frozenset(pk_names)
+        self.get_operation = f"{name}.get()"
         self.fk_fields: dict[str, ForeignKey] = {n: f for n, f in self.fields.items() if isinstance(f, ForeignKey)}
         self.version_field: VersionField | None = next(
             (f for f in self.fields.values() if isinstance(f, VersionField)), None
