@@ -648,3 +648,18 @@ def test_filter_keys_are_resolved_once_per_model_and_registry_generation():
     assert registry_generation() != generation
     again = query_state.resolve_filter_key(RelPost._meta, "author__username__startswith")
     assert again is not first and again[0] == first[0]
+
+
+def test_query_state_clone_copies_every_slot():
+    from matrx_orm.core.query_state import QueryState
+    from tests.models_relations_async import RelPost
+
+    state = QueryState(RelPost._meta)
+    for index, slot in enumerate(QueryState.__slots__):
+        if slot not in ("meta", "extra"):
+            setattr(state, slot, ("marker", index))
+    state.extra["k"] = "v"
+    copy = state.clone()
+    assert all(getattr(copy, slot) == getattr(state, slot) for slot in QueryState.__slots__)
+    assert copy.extra is not state.extra  # extra is copied, never shared
+    assert state.clone(limit=5).limit == 5 and state.limit == ("marker", QueryState.__slots__.index("limit"))
