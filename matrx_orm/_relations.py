@@ -33,6 +33,7 @@ from matrx_orm.core.relations import (
     forget_related,
     get_relation,
     key_values,
+    loaded_keys_condition,
     loaded_value,
     model_class,
     prefetch_tree,
@@ -245,27 +246,42 @@ def _source_keys(rel: Relation, instances: Sequence[Any]) -> list[Any]:
     return out
 
 
+async def _related_rows(rel: Relation, keys: list[Any], ordered: bool) -> list[Any]:
+    """Return the target rows whose ``rel.target_field`` is one of ``keys`` (one query)."""
+    target = rel.target
+    qs = model_class(target, MODE).query()
+    state = qs._state.add_where(loaded_keys_condition(rel.target_field, keys))
+    if ordered and target.pk_names:
+        state = state.clone(order_by=tuple((n, False) for n in target.pk_names))
+    return await qs._with(state).all()  # type: ignore[no-any-return]
+
+
 async def _load_fk(rel: Relation, instances: Sequence[Any]) -> list[Any]:
     """Cache each instance's FK target; return the distinct targets."""
-    pending = [obj for obj in instances if cached_related(obj, rel) is NOT_LOADED]
+    out: list[Any] = []
+    pending = []
+    seen: set[int] = set()
+    for obj in instances:
+        related = cached_related(obj, rel)
+        if related is NOT_LOADED:
+            pending.append(obj)
+        elif related is not None and id(related) not in seen:
+            seen.add(id(related))
+            out.append(related)
     if pending:
         keys = _source_keys(rel, pending)
         by_key: dict[Any, Any] = {}
         if keys:
-            target_cls = model_class(rel.target, MODE)
             name = rel.target_field.name
-            for related in await target_cls.filter(**{f"{name}__in": keys}).all():
+            for related in await _related_rows(rel, keys, ordered=False):
                 by_key[related.__dict__.get(name)] = related
         source = rel.source_field.name
         for obj in pending:
-            set_related(obj, rel, by_key.get(obj.__dict__.get(source)))
-    out: list[Any] = []
-    seen: set[int] = set()
-    for obj in instances:
-        related = cached_related(obj, rel)
-        if related is not None and id(related) not in seen:
-            seen.add(id(related))
-            out.append(related)
+            related = by_key.get(obj.__dict__.get(source))
+            set_related(obj, rel, related)
+            if related is not None and id(related) not in seen:
+                seen.add(id(related))
+                out.append(related)
     return out
 
 
@@ -275,13 +291,8 @@ async def _load_ifk(rel: Relation, instances: Sequence[Any]) -> list[Any]:
     groups: dict[Any, list[Any]] = {}
     related: list[Any] = []
     if keys:
-        target = rel.target
-        target_cls = model_class(target, MODE)
         name = rel.target_field.name
-        qs = target_cls.filter(**{f"{name}__in": keys})
-        if target.pk_names:
-            qs = qs.order_by(*target.pk_names)
-        related = await qs.all()
+        related = await _related_rows(rel, keys, ordered=True)
         for obj in related:
             groups.setdefault(obj.__dict__.get(name), []).append(obj)
     source = rel.source_field.name
@@ -298,7 +309,8 @@ async def _load_m2m(rel: Relation, instances: Sequence[Any]) -> list[Any]:
     if keys:
         source_meta = rel.source
         target = rel.target
-        params = [[rel.source_field.get_db_prep_value(k) for k in keys]]
+        prep = rel.source_field.prep  # keys of loaded rows: bound as they are (see loaded_keys_condition)
+        params = [[prep(k) for k in keys]]
         rows = await fetch_all(
             source_meta.database, compile_m2m_fetch(rel), params,
             model=source_meta.name, operation=f"{source_meta.name}.fetch_m2m({rel.name!r})",

@@ -39,7 +39,7 @@ from matrx_orm.core.hydrate import hydrate_rows, row_names
 from matrx_orm.core.lookups import LOOKUPS
 from matrx_orm.core.model_meta import RELATED_KEY, ModelMeta
 from matrx_orm.core.naming import qualified_name, quote_ident, snake_case
-from matrx_orm.core.query_state import Condition, QueryState, _path_resolvers
+from matrx_orm.core.query_state import AND, Condition, QueryState, WhereNode, _path_resolvers
 from matrx_orm.core.registry import all_metas, registry_generation, resolve_meta, twin
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "relation_key",
     "table_ref",
     "prefetch_source_fields",
+    "loaded_keys_condition",
     "loaded_value",
     "render_relation_condition",
     "render_relation_value",
@@ -383,6 +384,19 @@ def relation_chain(meta: ModelMeta, names: Sequence[str]) -> list[Relation]:
         chain.append(rel)
         current = rel.target
     return chain
+
+
+def loaded_keys_condition(field: Field, keys: Sequence[Any]) -> WhereNode:
+    """Return ``WHERE field = ANY(keys)`` for keys read from loaded rows.
+
+    Relation loaders match on key values that psycopg already returned in the
+    column's Python type (or that ``Model(...)`` validated): they are bound with
+    the field's ``prep`` only, not validated again one by one as a user's
+    ``__in`` list is. The SQL is the same as ``filter(<field>__in=keys)``.
+    """
+    prep = field.prep
+    prepared = ([prep(k) for k in keys], False)
+    return WhereNode(AND, False, (Condition((field.name,), field, LOOKUPS["in"], prepared, f"{field.name}__in"),))
 
 
 def model_class(meta: ModelMeta, mode: str) -> Any:

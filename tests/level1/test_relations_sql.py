@@ -500,3 +500,18 @@ def test_f_across_multi_valued_relation_is_refused():
         'ORDER BY (SELECT MIN("_r1"."name") FROM "rel_post_tag" AS "_j1" JOIN "rel_tag" AS "_r1" '
         'ON "_r1"."id" = "_j1"."tag_id" WHERE "_j1"."post_id" = "rel_post"."id")'
     )
+
+
+def test_loaded_keys_condition_compiles_like_a_filter_in():
+    # Relation loaders bind the keys of loaded rows without validating each again; same SQL.
+    import uuid
+
+    from matrx_orm.core.compiler import compile_select
+    from matrx_orm.core.query_state import QueryState
+    from matrx_orm.core.relations import get_relation, loaded_keys_condition
+    from tests.models_relations_async import RelPost, RelUser
+
+    rel = get_relation(RelPost._meta, "author")
+    keys = [uuid.uuid4(), uuid.uuid4()]
+    trusted = compile_select(QueryState(RelUser._meta).add_where(loaded_keys_condition(rel.target_field, keys)))
+    assert trusted == RelUser.filter(id__in=keys).sql()
