@@ -441,6 +441,11 @@ def drop_column_sql(table: TableSnapshot, column: str) -> str:
     return f"ALTER TABLE {table_ident(table.schema, table.name)} DROP COLUMN IF EXISTS {ddl_ident(column)}"
 
 
+def drop_expression_sql(table: TableSnapshot, column: str) -> str:
+    """Return ``ALTER COLUMN ... DROP EXPRESSION``: a generated column becomes a plain one, values kept."""
+    return f"ALTER TABLE {table_ident(table.schema, table.name)} ALTER COLUMN {ddl_ident(column)} DROP EXPRESSION"
+
+
 def alter_column_type_sql(table: TableSnapshot, column: str, type_sql: str) -> str:
     """Return ``ALTER COLUMN ... TYPE ... USING col::type`` (the cast converts existing rows)."""
     return (

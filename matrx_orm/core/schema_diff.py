@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matrx_orm.core import ddl
 from matrx_orm.core.schema_snapshot import (
@@ -229,7 +229,7 @@ class _Differ:
             current = live.columns.get(name)
             if current is None:
                 note = ""
-                if not column.nullable and column.default is None and not column.identity:
+                if not column.nullable and column.default is None and not column.identity and not column.generated:
                     note = "NOT NULL without a default: fails if the table already has rows"
                 self.add(
                     "add_column", f"{table.label}.{name}", f"add column {table.label}.{name}",
@@ -319,7 +319,43 @@ class _Differ:
             if key not in model_fks:
                 self.drop_fk(live, current_fk)
 
+    def switch_generated(self, table: TableSnapshot, column: ColumnSnapshot, live: ColumnSnapshot) -> ColumnSnapshot | None:
+        """Handle a column that became generated or stopped being one; return the live column left to compare.
+
+        PostgreSQL turns a generated column into a plain one in place (``DROP EXPRESSION``,
+        values kept); the other way has no ALTER: the column is dropped and added back, so
+        PostgreSQL computes every value (destructive: the values it held are replaced).
+        A change of the expression alone is not detected (the catalog's spelling differs
+        from the model's: ``price * qty`` reads back as ``(price * qty)``).
+        """
+        name = column.name
+        label = f"{table.label}.{name}"
+        restored = live if live.nullable or live.default is not None or live.identity or live.generated else (
+            ColumnSnapshot(live.name, live.type_sql, True, None, "")
+        )
+        if live.generated and not column.generated:
+            self.add(
+                "drop_expression", label, f"make column {label} a plain column (drop GENERATED {live.generated})",
+                [ddl.drop_expression_sql(table, name)],
+                [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, live)], ALTER_COLUMNS,
+                note="the computed values are kept as plain values",
+            )
+            return replace(live, generated=None)
+        self.add(
+            "generate_column", label, f"make column {label} GENERATED ALWAYS AS ({column.generated})",
+            [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, column)],
+            [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, _without_serial_column(restored))],
+            DROP_COLUMNS, destructive=True,
+            note=f"DESTRUCTIVE: drops column {label} and adds it back generated: its values are replaced",
+        )
+        return None
+
     def alter_column(self, table: TableSnapshot, column: ColumnSnapshot, live: ColumnSnapshot) -> None:
+        if bool(column.generated) != bool(live.generated):
+            remaining = self.switch_generated(table, column, live)
+            if remaining is None:
+                return
+            live = remaining
         up: list[str] = []
         down: list[str] = []
         changes: list[str] = []

@@ -221,3 +221,30 @@ def test_suggested_names():
     assert suggest_migration_name(ops, initial=True) == "initial"
     assert suggest_migration_name(ops) == "create_user_and_more"
     assert suggest_migration_name(ops[:1]) == "create_user"
+
+
+def test_a_generated_column_in_the_database_but_not_in_the_model_drops_its_expression():
+    live = live_like_postgres()
+    live.tables[("public", "user")].columns["age"] = ColumnSnapshot("age", "integer", True, generated="(length(username))")
+    ops = diff_schemas(model_snapshot(DiffUser, DiffPost), live)
+    assert [(op.kind, op.destructive) for op in ops] == [("drop_expression", False)]
+    assert ops[0].up == ['ALTER TABLE "user" ALTER COLUMN "age" DROP EXPRESSION']
+    assert ops[0].down == [
+        'ALTER TABLE "user" DROP COLUMN IF EXISTS "age"',
+        'ALTER TABLE "user" ADD COLUMN "age" integer GENERATED ALWAYS AS ((length(username))) STORED',
+    ]
+
+
+def test_a_column_the_model_generates_is_dropped_and_added_back_destructively():
+    class DiffUserGenerated(Model):
+        id = UUIDField(primary_key=True)
+        username = CharField(max_length=100, unique=True, null=False)
+        age = IntegerField(db_generated="length(username)")
+        _table_name = "user"
+        _database = DB
+
+    ops = diff_schemas(model_snapshot(DiffUserGenerated, DiffPost), live_like_postgres())
+    assert [(str(op), op.destructive) for op in ops] == [
+        ("make column user.age GENERATED ALWAYS AS (length(username)) [DESTRUCTIVE]", True)
+    ]
+    assert ops[0].up[1] == 'ALTER TABLE "user" ADD COLUMN "age" INTEGER GENERATED ALWAYS AS (length(username)) STORED'

@@ -241,6 +241,69 @@ async def test_model_changes_generate_add_alter_drop_and_destructive_needs_permi
     assert mig.query("SELECT title, code, legacy FROM item") == [("first", "42", None)]
 
 
+async def test_a_column_becoming_generated_and_plain_again(mig):
+    v1 = mig.name
+
+    class MigLineV1(Model):
+        id = AutoField()
+        price = IntegerField(null=False)
+        qty = IntegerField(null=False, default=1)
+        total = IntegerField(null=True)  # filled by the application
+        _table_name = "line"
+        _database = v1
+
+    await makemigrations(v1, mig.dir)
+    await migrate(v1, mig.dir)
+    mig.query("INSERT INTO line (price, qty, total) VALUES (10, 3, 999) RETURNING id")
+
+    v2 = mig.alias("v2")
+
+    class MigLineV2(Model):
+        id = AutoField()
+        price = IntegerField(null=False)
+        qty = IntegerField(null=False, default=1)
+        total = IntegerField(db_generated="price * qty")  # now computed by PostgreSQL
+        _table_name = "line"
+        _database = v2
+
+    to_generated = await makemigrations(v2, mig.dir)
+    assert to_generated is not None
+    text = to_generated.read_text()
+    assert "# DESTRUCTIVE: make column line.total GENERATED ALWAYS AS (price * qty)" in text
+    assert 'ADD COLUMN "total" INTEGER GENERATED ALWAYS AS (price * qty) STORED' in text
+    with pytest.raises(MigrationError, match="DESTRUCTIVE"):
+        await migrate(v2, mig.dir)
+    await migrate(v2, mig.dir, allow_destructive=True)
+    generated = "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'line'::regclass AND attname = 'total'"
+    assert mig.query(generated) == [("s",)]
+    assert mig.query("SELECT total FROM line") == [(30,)]  # recomputed: 999 was replaced
+    assert await makemigrations(v2, mig.dir) is None  # the model and the table agree
+
+    v3 = mig.alias("v3")
+
+    class MigLineV3(Model):
+        id = AutoField()
+        price = IntegerField(null=False)
+        qty = IntegerField(null=False, default=1)
+        total = IntegerField(null=True)  # plain again: DROP EXPRESSION keeps the values
+        _table_name = "line"
+        _database = v3
+
+    to_plain = await makemigrations(v3, mig.dir)
+    assert to_plain is not None and "DESTRUCTIVE" not in to_plain.read_text()
+    await migrate(v3, mig.dir)
+    assert mig.query(generated) == [("",)]
+    assert mig.query("SELECT total FROM line") == [(30,)]
+    mig.query("UPDATE line SET total = 7 RETURNING id")
+    assert await makemigrations(v3, mig.dir) is None
+
+    # Both steps roll back: generated again (recomputed), then plain with its column back.
+    assert await rollback(v3, mig.dir) == [to_plain.stem]
+    assert mig.query(generated) == [("s",)] and mig.query("SELECT total FROM line") == [(30,)]
+    assert await rollback(v3, mig.dir) == [to_generated.stem]
+    assert mig.query(generated) == [("",)] and mig.columns("line")["total"] == ("integer", "YES", None)
+
+
 async def test_rollback_steps_and_status(mig):
     write_migration(mig.dir, "0001_first", '''
         """First table."""
