@@ -531,20 +531,8 @@ def inspect_command(
     _inspect(ctx, database, output_dir, schema, include_tables, exclude_tables, show, dsn, config)
 
 
-@app.command("generate-models", context_settings=_INSPECT_SETTINGS, hidden=True)
-def generate_models_alias(
-    ctx: typer.Context,
-    database: Optional[str] = DatabaseOpt,
-    output_dir: Optional[str] = OutOpt,
-    schema: Optional[list[str]] = SchemaOpt,
-    include_tables: Optional[list[str]] = IncludeOpt,
-    exclude_tables: Optional[list[str]] = ExcludeOpt,
-    show: bool = PrintOpt,
-    dsn: Optional[str] = DsnOpt,
-    config: Optional[str] = ConfigOpt,
-) -> None:
-    """Generate models and managers from the database (same as inspect)."""
-    _inspect(ctx, database, output_dir, schema, include_tables, exclude_tables, show, dsn, config)
+# The 1.x name of the command, kept working (hidden from --help): the same function, registered twice.
+app.command("generate-models", context_settings=_INSPECT_SETTINGS, hidden=True)(inspect_command)
 
 
 def main() -> None:
