@@ -10,7 +10,6 @@ collide in the model registry with another test's classes of the same name.
 from __future__ import annotations
 
 import importlib
-import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pytest
 
 from matrx_orm import DatabaseProjectConfig, register_database, unregister_database
 from matrx_orm.core.schema_snapshot import SchemaSnapshot, TableSnapshot
-from matrx_orm.devdb import create_database, drop_database
+from tests.scratch_databases import emptied_and_registered, own_database
 
 __all__ = [
     "CgDatabase",
@@ -37,8 +36,6 @@ __all__ = [
     "GENERATED_SCHEMAS",
 ]
 
-_counter = itertools.count(1)
-_created: dict[str, DatabaseProjectConfig] = {}
 
 #: Schemas the round-trip tests generate models for; ``cg_auth`` stays out of scope.
 GENERATED_SCHEMAS = ("public", "cg_other")
@@ -212,31 +209,13 @@ class CgDatabase:
 
 @pytest.fixture(scope="session")
 def cg_server(registered_db: DatabaseProjectConfig) -> Iterator[DatabaseProjectConfig]:
-    """Create the code generation tests' own database (once per process)."""
-    name = f"{registered_db.database_name}_cg"
-    config = _created.get(name)
-    if config is None:
-        config = create_database(registered_db, name)
-        _created[name] = config
-    yield config
-    if _created.pop(name, None) is not None:
-        from matrx_orm_sync import close_pools
-
-        close_pools()
-        drop_database(registered_db, name)
+    """Create this family of tests' own database (once per process)."""
+    yield from own_database(registered_db, "cg")
 
 
 def new_cg_database(config: DatabaseProjectConfig, tmp_path: Path, mode: str) -> CgDatabase:
     """Empty the code generation database (every schema, type and extension) and register a fresh name."""
-    conn = psycopg.connect(config.conninfo(), autocommit=True)
-    schemas = conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
-    ).fetchall()
-    for (schema,) in schemas:
-        conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
-    conn.execute("CREATE SCHEMA public")
-    name = f"cg_{mode}_{next(_counter)}"
-    register_database(DatabaseProjectConfig(**{**config.__dict__, "name": name, "alias": ""}))
+    name, conn = emptied_and_registered(config, f"cg_{mode}")
     return CgDatabase(name=name, config=config, conn=conn, dir=tmp_path)
 
 

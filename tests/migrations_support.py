@@ -9,7 +9,6 @@ schema and its own registered database name, so the models a test declares
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +18,10 @@ import psycopg
 import pytest
 
 from matrx_orm import DatabaseProjectConfig, register_database, unregister_database
-from matrx_orm.devdb import create_database, drop_database
+from tests.scratch_databases import emptied_and_registered, own_database
 
 __all__ = ["MigDatabase", "mig_server", "new_mig_database"]
 
-_counter = itertools.count(1)
-_created: dict[str, DatabaseProjectConfig] = {}
 
 
 @dataclass
@@ -87,29 +84,11 @@ class MigDatabase:
 
 @pytest.fixture(scope="session")
 def mig_server(registered_db: DatabaseProjectConfig) -> Iterator[DatabaseProjectConfig]:
-    """Create the migration tests' own database (once per process)."""
-    name = f"{registered_db.database_name}_mig"
-    config = _created.get(name)
-    if config is None:
-        config = create_database(registered_db, name)
-        _created[name] = config
-    yield config
-    if _created.pop(name, None) is not None:
-        from matrx_orm_sync import close_pools
-
-        close_pools()
-        drop_database(registered_db, name)
+    """Create this family of tests' own database (once per process)."""
+    yield from own_database(registered_db, "mig")
 
 
 def new_mig_database(config: DatabaseProjectConfig, tmp_path: Path, mode: str) -> MigDatabase:
     """Reset the migration database and register a fresh name for one test."""
-    conn = psycopg.connect(config.conninfo(), autocommit=True)
-    schemas = conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
-    ).fetchall()
-    for (schema,) in schemas:
-        conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
-    conn.execute("CREATE SCHEMA public")
-    name = f"mig_{mode}_{next(_counter)}"
-    register_database(DatabaseProjectConfig(**{**config.__dict__, "name": name, "alias": ""}))
+    name, conn = emptied_and_registered(config, f"mig_{mode}")
     return MigDatabase(name=name, config=config, conn=conn, dir=tmp_path / "migrations")
