@@ -332,3 +332,19 @@ def test_two_keywords_for_one_field_are_refused() -> None:
         field_values_for_insert(RelPost._meta, {"title": "t", "author": user, "author_id": user.id})
     with pytest.raises(ParameterError, match=r"update\(\): two keywords set RelPost\.author_id"):
         prepare_update_values(RelPost._meta, {"author": user, "author_id": user.id})
+
+
+def test_an_unsaved_instance_as_a_foreign_key_value_says_to_save_it_first() -> None:
+    class FkOwner(Model):
+        id = AutoField()
+        name = CharField(max_length=10)
+        _database = "fk_unsaved_db"
+
+    class FkThing(Model):
+        id = AutoField()
+        owner_id = ForeignKey("FkOwner", null=True)
+        _database = "fk_unsaved_db"
+
+    with pytest.raises(ValidationError, match=r"FkThing\.owner_id: the FkOwner given has no id yet: save it first"):
+        FkThing(owner=FkOwner(name="a"))
+    assert FkThing(owner=FkOwner(id=3, name="a")).owner_id == 3
