@@ -315,9 +315,18 @@ async def _load_m2m(rel: Relation, instances: Sequence[Any]) -> list[Any]:
             source_meta.database, compile_m2m_fetch(rel), params,
             model=source_meta.name, operation=f"{source_meta.name}.fetch_m2m({rel.name!r})",
         )
-        related = hydrate_rows(model_class(target, MODE), target.field_names, [row[1:] for row in rows])
-        for row, obj in zip(rows, related, strict=True):
-            groups.setdefault(row[0], []).append(obj)
+        # One instance per target row, shared by every source linked to it (as the FK loader
+        # shares an author among its posts): tags of 100 posts are a few dozen instances, not 300.
+        at = target.field_names.index(rel.target_field.name) + 1  # row[0] is the junction's source key
+        position: dict[Any, int] = {}
+        distinct: list[Any] = []
+        for row in rows:
+            if row[at] not in position:
+                position[row[at]] = len(distinct)
+                distinct.append(row[1:])
+        related = hydrate_rows(model_class(target, MODE), target.field_names, distinct)
+        for row in rows:
+            groups.setdefault(row[0], []).append(related[position[row[at]]])
     source = rel.source_field.name
     for obj in instances:
         set_related(obj, rel, groups.get(obj.__dict__.get(source), []))

@@ -55,6 +55,12 @@ async def test_prefetch_m2m_tags_of_100_posts_is_two_queries(db):
     assert len(queries) == 2  # the posts, then every tag of every post
     expected = db_tags(db)
     assert {p.title: sorted(t.name for t in p.tags) for p in posts} == {p.title: expected.get(p.title, []) for p in posts}
+    # One instance per tag row, shared by every post that has it (as an author is among its posts).
+    by_name: dict = {}
+    for post in posts:
+        for tag in post.tags:
+            assert by_name.setdefault(tag.name, tag) is tag
+    assert set(by_name) == {name for names in expected.values() for name in names}
 
 
 async def test_select_related_100_posts_with_authors_is_one_query(db):
