@@ -38,8 +38,8 @@ from matrx_orm.core.hydrate import hydrate_row, hydrate_rows
 from matrx_orm.core.model_hooks import has_save_hooks
 from matrx_orm.core.model_meta import (
     ModelBase,
+    assign_written,
     field_values_for_insert,
-    remember_related_instance,
     remember_related_instances,
 )
 from matrx_orm.core.query_state import QueryState, build_where
@@ -49,6 +49,7 @@ from matrx_orm.core.write_prep import (
     batch_size_for,
     check_field_names,
     group_rows_by_columns,
+    instance_insert_data,
     instance_update_values,
     pk_values_of,
     prepare_insert_rows,
@@ -384,22 +385,13 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
     def _save_row(self, update_fields: Sequence[str] | None) -> Any:
         meta = self._meta
         if not self._persisted:
-            data = {n: v for n, v in self.__dict__.items() if n in meta.fields}
-            for field in meta.computed_fields:
-                data.pop(field.name, None)  # PostgreSQL computes it; the INSERT's RETURNING brings it back
-            for field in meta.db_generated_fields:
-                if data.get(field.name) is None:
-                    data.pop(field.name, None)
-            for field in meta.fields.values():
-                if data.get(field.name) is None and field.db_default is not None:
-                    data.pop(field.name, None)
-            values = field_values_for_insert(meta, data)
+            values = field_values_for_insert(meta, instance_insert_data(self))
             row = fetch_one(
                 meta.database, compile_insert(meta, tuple(values), 1), list(values.values()),
                 model=meta.name, operation=f"{meta.name}.save()",
             )
             assert row is not None
-            self.__dict__.update(hydrate_rows(type(self), meta.field_names, (row,))[0].__dict__)
+            self.__dict__.update(hydrate_row(type(self), meta.field_names, row).__dict__)
             self._persisted = True
             return self
         values = instance_update_values(self, list(update_fields) if update_fields is not None else None)
@@ -426,7 +418,7 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
                     meta.database, query, params, model=meta.name, operation=f"{meta.name}.save()", filters=where
                 )
         if computed and count:
-            fresh = hydrate_rows(type(self), meta.field_names, rows[:1])[0].__dict__
+            fresh = hydrate_row(type(self), meta.field_names, rows[0]).__dict__
             for field in computed:
                 self.__dict__[field.name] = fresh[field.name]
         if count == 0:
@@ -470,15 +462,8 @@ class Model(ModelExtras, RelationsMixin, ModelBase):
 
     def update(self, **values: Any) -> Any:
         """Set ``values`` on the instance and write just those fields."""
-        meta = self._meta
-        names = []
-        for name, value in values.items():
-            field = meta.write_field(name)  # a field, its column, or a relation name (author=user)
-            self.__dict__[field.name] = field.clean(value)
-            if isinstance(value, ModelBase):
-                remember_related_instance(self, field, value)
-            names.append(field.name)
-        self.save(update_fields=names)
+        # Fields, columns or relation names (author=user); two keywords for one field are refused.
+        self.save(update_fields=assign_written(self, values, {}))
         return self
 
 

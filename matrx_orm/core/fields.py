@@ -1179,8 +1179,10 @@ class ForeignKey(Field):
             # a User where a Post is expected would silently write the wrong row's id.
             if value._meta.key != self.target_meta().key:  # type: ignore[attr-defined]
                 raise self.fail(value, f"expected a {self.target_name} instance or key, not a {type(value).__name__}")
-            # getattr for a key left out by only()/defer(): it raises saying so.
-            instance, value = value, value.__dict__[target.name] if target.name in value.__dict__ else getattr(value, target.name)
+            instance = value
+            # getattr when the key was left out by only()/defer(): it raises saying so.
+            loaded = instance.__dict__
+            value = loaded[target.name] if target.name in loaded else getattr(instance, target.name)
             if value is None:
                 # An unsaved instance: writing NULL (or failing on NULL) would hide the mistake.
                 raise self.fail(instance, f"the {self.target_name} given has no {target.name} yet: save it first")

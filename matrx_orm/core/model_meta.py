@@ -82,7 +82,6 @@ class ModelMeta:
         self.auto_now_add_fields = tuple(
             f for f in self.fields.values() if isinstance(f, DateTimeField) and (f.auto_now_add or f.auto_now)
         )
-        self.db_generated_fields = tuple(f for f in self.fields.values() if isinstance(f, AutoField))
         #: ``db_generated`` columns: read like any column, never written.
         self.computed_fields = tuple(f for f in self.fields.values() if f.db_generated is not None)
 
@@ -246,12 +245,7 @@ class ModelBase(metaclass=ModelMetaclass):
                 values[field_name] = None
         if matched != len(kwargs):
             # "pk", a column name or a relation name (author=user for author_id).
-            renamed = _rename_write_keys(meta, {k: v for k, v in kwargs.items() if k not in meta.fields}, kwargs)
-            for name, value in renamed.items():
-                field = meta.fields[name]
-                values[name] = field.clean(value)
-                if isinstance(value, ModelBase):
-                    remember_related_instance(self, field, value)
+            assign_written(self, {k: v for k, v in kwargs.items() if k not in meta.fields}, kwargs)
         self._persisted = False
 
     @property
@@ -323,6 +317,22 @@ def remember_related_instances(obj: ModelBase, given: dict[str, Any]) -> None:
     for key, value in given.items():
         if isinstance(value, ModelBase):
             remember_related_instance(obj, meta.write_field(key), value)
+
+
+def assign_written(obj: ModelBase, data: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """Set ``data`` on ``obj``, cleaned, and return the field names it set.
+
+    Keys may be fields, ``pk``, columns or relation names (``author=user`` sets
+    ``author_id`` and remembers the user); ``given`` as for ``_rename_write_keys``.
+    """
+    meta = obj._meta
+    renamed = _rename_write_keys(meta, data, given)
+    for name, value in renamed.items():
+        field = meta.fields[name]
+        obj.__dict__[name] = field.clean(value)
+        if isinstance(value, ModelBase):
+            remember_related_instance(obj, field, value)
+    return list(renamed)
 
 
 def _rename_write_keys(meta: ModelMeta, data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:

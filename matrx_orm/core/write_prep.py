@@ -16,6 +16,7 @@ from matrx_orm.core.model_meta import ModelBase, ModelMeta, computed_field_error
 __all__ = [
     "prepare_update_values",
     "prepare_insert_rows",
+    "instance_insert_data",
     "group_rows_by_columns",
     "pk_values_of",
     "batch_size_for",
@@ -78,19 +79,31 @@ def prepare_update_values(meta: ModelMeta, values: dict[str, Any]) -> dict[str, 
     return out
 
 
+def instance_insert_data(obj: ModelBase) -> dict[str, Any]:
+    """Return what inserting ``obj`` writes: its loaded fields, minus what the database fills.
+
+    An unset identity key or ``db_default`` column (None) is left to PostgreSQL, and a
+    ``db_generated`` column always is (the instance may carry a value it was read with).
+    ``save()`` and ``bulk_create()`` of instances share this, so they insert alike.
+    """
+    meta = obj._meta
+    values = obj.__dict__
+    data = {n: values[n] for n in meta.field_names if n in values}
+    for field in meta.computed_fields:
+        data.pop(field.name, None)
+    for field in meta.fields.values():
+        if data.get(field.name, 0) is None and (field.db_default is not None or isinstance(field, AutoField)):
+            del data[field.name]
+    return data
+
+
 def _as_dict(meta: ModelMeta, item: Any) -> dict[str, Any]:
     if isinstance(item, dict):
         return item
     if isinstance(item, ModelBase):
         if item._meta.key != meta.key:
             raise ParameterError(f"{meta.name}: got a {type(item).__name__} instance", model=meta.name)
-        data = {n: item.__dict__.get(n) for n in meta.field_names if n in item.__dict__}
-        for f in meta.db_generated_fields:
-            if data.get(f.name) is None:
-                data.pop(f.name, None)
-        for computed in meta.computed_fields:
-            data.pop(computed.name, None)  # an instance carries the computed value it was read with
-        return data
+        return instance_insert_data(item)
     raise ParameterError(
         f"{meta.name}: expected a dict or a {meta.name} instance, got {type(item).__name__}", model=meta.name
     )

@@ -259,3 +259,16 @@ def test_generated_columns_are_computed_by_postgresql_and_never_written(q_db):
     ]
     # The model describes the hand-written table exactly: makemigrations has nothing to do.
     assert SchemaDiff("test_db", models=[QLine], table_filter=TableFilter(include=["q_line"])).operations() == []
+
+
+def test_instances_insert_alike_through_save_and_bulk_create(q_db):
+    # Both leave the identity key and the db_default column (created_at DEFAULT now()) to PostgreSQL.
+    saved = QArticle(title="saved")
+    saved.save()
+    made = QArticle.bulk_create([QArticle(title="bulk one"), QArticle(title="bulk two", views=3)])
+    rows = q_db.execute(
+        "SELECT id, title, views, created_at IS NOT NULL, created_at >= now() - interval '1 minute' FROM q_article ORDER BY id"
+    ).fetchall()
+    assert [r[1:] for r in rows] == [("saved", 0, True, True), ("bulk one", 0, True, True), ("bulk two", 3, True, True)]
+    assert [a.id for a in [saved, *made]] == [r[0] for r in rows]
+    assert all(a.created_at is not None for a in [saved, *made])
