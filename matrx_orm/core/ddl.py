@@ -16,7 +16,7 @@ import decimal
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from psycopg import sql
@@ -90,11 +90,10 @@ def table_ident(schema: str, name: str) -> str:
     return ddl_ident(name) if schema == DEFAULT_SCHEMA else ddl_ident(schema, name)
 
 
-def _columns(columns: Iterable[str], known: Iterable[str] = ()) -> str:
+def _columns(columns: Iterable[str], known: Container[str] = ()) -> str:
     # Expressions (``lower(email)``, ``created_at DESC``) are written as given; names are
     # quoted, and a column of the table always counts as a name, whatever it holds ("my col").
-    names = set(known)
-    return ", ".join(ddl_ident(c) if c in names or not ("(" in c or " " in c) else c for c in columns)
+    return ", ".join(ddl_ident(c) if c in known or not ("(" in c or " " in c) else c for c in columns)
 
 
 def _names(columns: Iterable[str]) -> str:

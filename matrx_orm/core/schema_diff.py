@@ -239,13 +239,10 @@ class _Differ:
                 self.alter_column(table, column, current)
         for name, current in live.columns.items():
             if name not in table.columns:
-                restored = current
                 note = f"DESTRUCTIVE: drops column {table.label}.{name} and its data"
-                if not current.nullable and current.default is None and not current.identity:
-                    restored = ColumnSnapshot(current.name, current.type_sql, True, None, "")
                 self.add(
                     "drop_column", f"{table.label}.{name}", f"drop column {table.label}.{name}",
-                    [ddl.drop_column_sql(table, name)], [ddl.add_column_sql(table, _without_serial_column(restored))],
+                    [ddl.drop_column_sql(table, name)], [ddl.add_column_sql(table, _restorable(current))],
                     DROP_COLUMNS, destructive=True, note=note,
                 )
 
@@ -330,9 +327,6 @@ class _Differ:
         """
         name = column.name
         label = f"{table.label}.{name}"
-        restored = live if live.nullable or live.default is not None or live.identity or live.generated else (
-            ColumnSnapshot(live.name, live.type_sql, True, None, "")
-        )
         if live.generated and not column.generated:
             self.add(
                 "drop_expression", label, f"make column {label} a plain column (drop GENERATED {live.generated})",
@@ -344,7 +338,7 @@ class _Differ:
         self.add(
             "generate_column", label, f"make column {label} GENERATED ALWAYS AS ({column.generated})",
             [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, column)],
-            [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, _without_serial_column(restored))],
+            [ddl.drop_column_sql(table, name), ddl.add_column_sql(table, _restorable(live))],
             DROP_COLUMNS, destructive=True,
             note=f"DESTRUCTIVE: drops column {label} and adds it back generated: its values are replaced",
         )
@@ -403,6 +397,17 @@ def _same_actions(a: ForeignKeySnapshot, b: ForeignKeySnapshot) -> bool:
     return (a.on_delete or "NO ACTION") == (b.on_delete or "NO ACTION") and (a.on_update or "NO ACTION") == (
         b.on_update or "NO ACTION"
     )
+
+
+def _restorable(column: ColumnSnapshot) -> ColumnSnapshot:
+    """Return a dropped column as a ``down()`` can add it back to a table that has rows.
+
+    Its values are gone, so a NOT NULL column without a default comes back nullable
+    (adding it NOT NULL would fail), and a serial comes back as an identity column.
+    """
+    if not column.nullable and column.default is None and not column.identity and not column.generated:
+        column = ColumnSnapshot(column.name, column.type_sql, True, None, "")
+    return _without_serial_column(column)
 
 
 def _without_serial_column(column: ColumnSnapshot) -> ColumnSnapshot:
