@@ -25,6 +25,7 @@ __all__ = [
     "all_metas",
     "get_meta",
     "registry_generation",
+    "forget_models",
 ]
 
 _MODE_PACKAGES = {"async": "matrx_orm", "sync": "matrx_orm_sync"}
@@ -58,6 +59,28 @@ def register_meta(meta: ModelMeta) -> None:
         bucket.append(meta)
         global _generation
         _generation += 1
+
+
+def forget_models(module_prefix: str) -> int:
+    """Unregister the models declared in modules whose name starts with ``module_prefix``; return how many.
+
+    For code that declares throwaway models (examples run one after another, a notebook
+    re-run in a fresh namespace): left registered, they would keep resolving relations by
+    name and deriving inverse relation names on their targets.
+    """
+    global _generation
+    with _lock:
+        forgotten = 0
+        for name, bucket in list(_metas_by_name.items()):
+            kept = [m for m in bucket if not m.module.startswith(module_prefix)]
+            forgotten += len(bucket) - len(kept)
+            if kept:
+                bucket[:] = kept
+            else:
+                del _metas_by_name[name]
+        if forgotten:
+            _generation += 1
+    return forgotten
 
 
 def registry_generation() -> int:

@@ -348,3 +348,16 @@ def test_an_unsaved_instance_as_a_foreign_key_value_says_to_save_it_first() -> N
     with pytest.raises(ValidationError, match=r"FkThing\.owner_id: the FkOwner given has no id yet: save it first"):
         FkThing(owner=FkOwner(name="a"))
     assert FkThing(owner=FkOwner(id=3, name="a")).owner_id == 3
+
+
+def test_forget_models_unregisters_a_module_and_starts_resolution_over() -> None:
+    from matrx_orm.core import registry
+
+    namespace: dict = {"__name__": "throwaway_models_probe", "Model": Model, "AutoField": AutoField}
+    exec("class ThrowawayProbe(Model):\n    id = AutoField()\n    _database = 'throwaway_db'\n", namespace)  # noqa: S102
+    assert registry.get_meta("ThrowawayProbe", "throwaway_db") is not None
+    generation = registry.registry_generation()
+    assert registry.forget_models("throwaway_models_") == 1
+    assert registry.get_meta("ThrowawayProbe", "throwaway_db") is None
+    assert registry.registry_generation() != generation
+    assert registry.forget_models("throwaway_models_") == 0

@@ -116,12 +116,7 @@ def forget_readme_models() -> None:
     Sections declare their own ``User``/``Post``/``Tag``; left registered, one section's
     models would resolve another's relations and change its derived inverse names.
     """
-    with registry._lock:
-        for name, bucket in list(registry._metas_by_name.items()):
-            bucket[:] = [m for m in bucket if not m.module.startswith("readme_")]
-            if not bucket:
-                del registry._metas_by_name[name]
-        registry._generation += 1
+    registry.forget_models("readme_")
 
 
 @pytest.fixture(scope="session")
